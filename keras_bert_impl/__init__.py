@@ -1,0 +1,48 @@
+"""keras_bert_impl: BERT (Devlin et al. 2018) as a Keras 3 package.
+
+Public names are imported lazily (PEP 562), so `import keras_bert_impl` and
+`keras-bert-impl --help` do not load TensorFlow; the first use of a
+TensorFlow-backed name does.
+"""
+
+import importlib
+
+from keras_bert_impl.config import BertConfig
+from keras_bert_impl.version import __version__
+
+# public name -> module that defines it
+_LAZY = {
+    "BertEmbedding": "keras_bert_impl.layers.embedding",
+    "TransformerEncoderBlock": "keras_bert_impl.layers.encoder_block",
+    "BertPooler": "keras_bert_impl.layers.pooler",
+    "BertMaskedLMHead": "keras_bert_impl.layers.masked_lm_head",
+    "BertNextSentenceHead": "keras_bert_impl.layers.next_sentence_head",
+    "BertEncoder": "keras_bert_impl.models.encoder",
+    "build_encoder": "keras_bert_impl.models.encoder",
+    "BertPretrainer": "keras_bert_impl.models.pretrainer",
+    "load_checkpoint": "keras_bert_impl.checkpoints.io",
+    "save_checkpoint": "keras_bert_impl.checkpoints.io",
+    "BertTokenizer": "keras_bert_impl.tokenization.bert_tokenizer",
+    "build_vocab": "keras_bert_impl.tokenization.vocab",
+    "read_vocab": "keras_bert_impl.tokenization.vocab",
+    "write_vocab": "keras_bert_impl.tokenization.vocab",
+    "pretraining_dataset": "keras_bert_impl.data.pretraining",
+    "export_savedmodel": "keras_bert_impl.export.serving",
+}
+
+__all__ = ["BertConfig", "__version__", *sorted(_LAZY)]
+
+
+def __getattr__(name):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(
+            f"module 'keras_bert_impl' has no attribute {name!r}"
+        )
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return __all__

@@ -1,0 +1,82 @@
+"""`keras-bert-impl`: the command line.
+
+Each subcommand lives in its own module of this package and exposes
+`register(subparsers)`, which adds its parser and sets `func(args) -> int`.
+Modules are imported here but import TensorFlow only inside `func`, so
+`keras-bert-impl --help` stays fast.
+
+User errors (`ValueError`, `FileNotFoundError`, ...) print one line on
+stderr and exit with status 2; `--debug` shows the Python traceback instead.
+"""
+
+import argparse
+import importlib
+import os
+import sys
+
+# Subcommand modules, in the order `--help` lists them.
+COMMANDS = ("embed", "vocab")
+
+
+class UsageError(Exception):
+    """A user-facing error from a command: printed as one line, exit 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="keras-bert-impl",
+        description="BERT on Keras 3: pretrain, fine-tune, convert, export.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="show Python tracebacks and TensorFlow logs on errors",
+    )
+    parser.add_argument("--version", action="version", version=_version())
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name in COMMANDS:
+        importlib.import_module(f"keras_bert_impl.cli.{name}").register(sub)
+    return parser
+
+
+def _version() -> str:
+    from keras_bert_impl.version import __version__
+
+    return f"keras-bert-impl {__version__}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `keras-bert-impl` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.debug:
+        # Quiet TensorFlow's C++ logs unless the user asked for them.
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("keras-bert-impl: interrupted", file=sys.stderr)
+        return 130
+    except (
+        UsageError,
+        ValueError,
+        FileNotFoundError,
+        FileExistsError,
+        NotADirectoryError,
+        IsADirectoryError,
+        PermissionError,
+        UnicodeDecodeError,
+    ) as e:
+        if args.debug:
+            raise
+        message = " ".join(str(e).split()) or type(e).__name__
+        print(
+            f"keras-bert-impl {args.command}: error: {message}", file=sys.stderr
+        )
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

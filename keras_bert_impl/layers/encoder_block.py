@@ -1,0 +1,208 @@
+"""The post-LayerNorm Transformer encoder block of BERT."""
+
+import math
+
+import keras
+from keras import ops
+
+from keras_bert_impl.layers.initializers import activation_fn
+from keras_bert_impl.layers.initializers import truncated_normal
+
+
+@keras.saving.register_keras_serializable(package="keras_bert_impl")
+class TransformerEncoderBlock(keras.layers.Layer):
+    """Self-attention and feed-forward, each with residual then LayerNorm.
+
+    The "post-LN" block of the original Transformer (arXiv 1706.03762) as
+    BERT uses it: `x = LN(x + Dropout(MHA(x)))`, then
+    `x = LN(x + Dropout(W2 · act(W1 · x)))`. Attention scores and softmax
+    are computed in float32 under mixed precision, and padded keys are
+    excluded with the padding mask.
+
+    Args:
+        num_heads: int. Attention heads; must divide the input width.
+        intermediate_dim: int. Feed-forward inner width.
+        activation: str. `"gelu"` (exact erf), `"gelu_approximate"` (tanh
+            form), `"relu"` or `"tanh"`. Defaults to `"gelu"`.
+        dropout: float. Dropout on both residual branches. Defaults to
+            `0.1`.
+        attention_dropout: float. Dropout on attention probabilities.
+            Defaults to `0.1`.
+        layer_norm_epsilon: float. Defaults to `1e-12`.
+        initializer_range: float. Stddev of the truncated-normal kernel
+            initializer. Defaults to `0.02`.
+        **kwargs: Forwarded to `keras.layers.Layer`.
+
+    Call arguments:
+        inputs: float tensor of shape `(batch_size, seq_len, hidden_dim)`.
+        padding_mask: int or bool tensor of shape `(batch_size, seq_len)`;
+            1 marks a real token, 0 padding. `None` attends everywhere.
+        training: bool. Whether dropout is active.
+
+    Returns:
+        Float tensor of shape `(batch_size, seq_len, hidden_dim)`.
+
+    Example:
+    >>> block = TransformerEncoderBlock(num_heads=2, intermediate_dim=16)
+    >>> x = np.ones((2, 5, 8), "float32")
+    >>> tuple(block(x, padding_mask=np.ones((2, 5), "int32")).shape)
+    (2, 5, 8)
+    """
+
+    def __init__(
+        self,
+        num_heads,
+        intermediate_dim,
+        activation="gelu",
+        dropout=0.1,
+        attention_dropout=0.1,
+        layer_norm_epsilon=1e-12,
+        initializer_range=0.02,
+        **kwargs,
+    ):
+        if not isinstance(num_heads, int) or num_heads <= 0:
+            raise ValueError(
+                "`num_heads` must be a positive integer. Received: "
+                f"num_heads={num_heads!r}"
+            )
+        if not isinstance(intermediate_dim, int) or intermediate_dim <= 0:
+            raise ValueError(
+                "`intermediate_dim` must be a positive integer. Received: "
+                f"intermediate_dim={intermediate_dim!r}"
+            )
+        for name, value in (
+            ("dropout", dropout),
+            ("attention_dropout", attention_dropout),
+        ):
+            if not 0 <= value < 1:
+                raise ValueError(
+                    f"`{name}` must be in [0, 1). Received: {name}={value}"
+                )
+        self._activation_fn = activation_fn(activation)  # validates
+        super().__init__(**kwargs)
+        self.num_heads = num_heads
+        self.intermediate_dim = intermediate_dim
+        self.activation = activation
+        self.dropout = dropout
+        self.attention_dropout = attention_dropout
+        self.layer_norm_epsilon = layer_norm_epsilon
+        self.initializer_range = initializer_range
+
+        def dense(units, name):
+            return keras.layers.Dense(
+                units,
+                kernel_initializer=truncated_normal(initializer_range),
+                dtype=self.dtype_policy,
+                name=name,
+            )
+
+        def layer_norm(name):
+            return keras.layers.LayerNormalization(
+                epsilon=layer_norm_epsilon, dtype=self.dtype_policy, name=name
+            )
+
+        def drop(rate, name):
+            return keras.layers.Dropout(
+                rate, dtype=self.dtype_policy, name=name
+            )
+
+        # Sizes that depend on the input width are set in build().
+        self._dense = dense
+        self.attention_dropout_layer = drop(
+            attention_dropout, "attention_dropout"
+        )
+        self.attention_output_dropout = drop(
+            dropout, "attention_output_dropout"
+        )
+        self.attention_layer_norm = layer_norm("attention_layer_norm")
+        self.intermediate_dense = dense(intermediate_dim, "intermediate_dense")
+        self.output_dropout = drop(dropout, "output_dropout")
+        self.output_layer_norm = layer_norm("output_layer_norm")
+
+    def build(self, inputs_shape, padding_mask_shape=None):
+        hidden_dim = inputs_shape[-1]
+        if hidden_dim % self.num_heads:
+            raise ValueError(
+                "The input width must be divisible by `num_heads`. "
+                f"Received: hidden_dim={hidden_dim}, "
+                f"num_heads={self.num_heads}"
+            )
+        self.hidden_dim = hidden_dim
+        self.head_dim = hidden_dim // self.num_heads
+        self.query_dense = self._dense(hidden_dim, "query")
+        self.key_dense = self._dense(hidden_dim, "key")
+        self.value_dense = self._dense(hidden_dim, "value")
+        self.attention_output_dense = self._dense(
+            hidden_dim, "attention_output_dense"
+        )
+        self.output_dense = self._dense(hidden_dim, "output_dense")
+        for layer in (
+            self.query_dense,
+            self.key_dense,
+            self.value_dense,
+            self.attention_output_dense,
+            self.intermediate_dense,
+        ):
+            layer.build(inputs_shape)
+        self.attention_layer_norm.build(inputs_shape)
+        self.output_dense.build(
+            tuple(inputs_shape[:-1]) + (self.intermediate_dim,)
+        )
+        self.output_layer_norm.build(inputs_shape)
+        self.built = True
+
+    def _split_heads(self, x, batch_size, seq_len):
+        # (batch, seq, hidden) -> (batch, heads, seq, head_dim)
+        x = ops.reshape(x, (batch_size, seq_len, self.num_heads, self.head_dim))
+        return ops.transpose(x, (0, 2, 1, 3))
+
+    def _attention(self, x, padding_mask, training):
+        batch_size, seq_len = ops.shape(x)[0], ops.shape(x)[1]
+        q = self._split_heads(self.query_dense(x), batch_size, seq_len)
+        k = self._split_heads(self.key_dense(x), batch_size, seq_len)
+        v = self._split_heads(self.value_dense(x), batch_size, seq_len)
+        scores = ops.matmul(q, ops.transpose(k, (0, 1, 3, 2)))
+        # Softmax in float32 whatever the compute dtype.
+        scores = ops.cast(scores, "float32") / math.sqrt(self.head_dim)
+        if padding_mask is not None:
+            keep = ops.cast(padding_mask, "bool")[:, None, None, :]
+            scores = ops.where(keep, scores, -1e9)
+        probs = ops.softmax(scores, axis=-1)  # (batch, heads, seq, seq)
+        probs = self.attention_dropout_layer(
+            ops.cast(probs, self.compute_dtype), training=training
+        )
+        context = ops.matmul(probs, v)  # (batch, heads, seq, head_dim)
+        context = ops.reshape(
+            ops.transpose(context, (0, 2, 1, 3)),
+            (batch_size, seq_len, self.hidden_dim),
+        )
+        return self.attention_output_dense(context)
+
+    def call(self, inputs, padding_mask=None, training=None):
+        attended = self._attention(inputs, padding_mask, training)
+        x = self.attention_layer_norm(
+            inputs + self.attention_output_dropout(attended, training=training)
+        )
+        h = self._activation_fn(self.intermediate_dense(x))
+        h = self.output_dense(h)
+        return self.output_layer_norm(
+            x + self.output_dropout(h, training=training)
+        )
+
+    def compute_output_shape(self, inputs_shape, padding_mask_shape=None):
+        return tuple(inputs_shape)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "num_heads": self.num_heads,
+                "intermediate_dim": self.intermediate_dim,
+                "activation": self.activation,
+                "dropout": self.dropout,
+                "attention_dropout": self.attention_dropout,
+                "layer_norm_epsilon": self.layer_norm_epsilon,
+                "initializer_range": self.initializer_range,
+            }
+        )
+        return config

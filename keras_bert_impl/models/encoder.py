@@ -1,0 +1,208 @@
+"""The BERT encoder backbone as a functional Keras model.
+
+References:
+    Devlin et al., "BERT: Pre-training of Deep Bidirectional Transformers for
+    Language Understanding", arXiv 1810.04805.
+"""
+
+import keras
+
+from keras_bert_impl.config import BertConfig
+from keras_bert_impl.layers.embedding import BertEmbedding
+from keras_bert_impl.layers.encoder_block import TransformerEncoderBlock
+from keras_bert_impl.layers.pooler import BertPooler
+
+INPUT_NAMES = ("token_ids", "segment_ids", "padding_mask")
+
+
+class XLADefaultMixin:
+    """Makes XLA (`jit_compile=True`) the default for every numeric step.
+
+    Keras resolves `jit_compile="auto"` to off on CPU and under
+    `tf.distribute`; this package compiles by default everywhere and lets a
+    user opt out with `compile(..., jit_compile=False)`.
+    """
+
+    def compile(self, *args, jit_compile=True, **kwargs):
+        super().compile(*args, jit_compile=jit_compile, **kwargs)
+
+
+@keras.saving.register_keras_serializable(package="keras_bert_impl")
+class BertEncoder(XLADefaultMixin, keras.Model):
+    """BERT: embeddings, `num_layers` Transformer blocks and the pooler.
+
+    A functional `keras.Model` (so `summary()`, `.keras` saving and
+    `tf.saved_model` export work as for any Keras model) whose constructor
+    arguments are exactly the fields of `BertConfig`; build it from a config
+    with `build_encoder(config)`.
+
+    Args:
+        vocabulary_size, hidden_dim, num_layers, num_heads,
+        intermediate_dim, hidden_activation, dropout, attention_dropout,
+        max_sequence_length, num_segments, initializer_range,
+        layer_norm_epsilon: see `BertConfig` (same names, same defaults).
+        return_all_layers: bool. Also output `"encoder_outputs"`, the list
+            of every block's output. Defaults to `False`.
+        dtype: optional dtype policy for every layer, e.g.
+            `"mixed_bfloat16"` (float32 variables, bf16 compute).
+        **kwargs: `name`, `trainable`.
+
+    Call arguments:
+        inputs: dict of int32 tensors `token_ids`, `segment_ids` and
+            `padding_mask`, each of shape `(batch_size, seq_len)`;
+            `padding_mask` is 1 for real tokens and 0 for padding.
+
+    Returns:
+        A dict with `"sequence_output"` `(batch_size, seq_len, hidden_dim)`
+        and `"pooled_output"` `(batch_size, hidden_dim)` (tanh dense on the
+        `[CLS]` position), plus `"encoder_outputs"` if requested.
+
+    Example:
+    >>> encoder = BertEncoder(vocabulary_size=32, hidden_dim=16,
+    ...                       num_layers=2, num_heads=2, intermediate_dim=32,
+    ...                       max_sequence_length=8)
+    >>> ids = np.array([[2, 7, 9, 3, 0, 0]], "int32")
+    >>> out = encoder({"token_ids": ids, "segment_ids": 0 * ids,
+    ...                "padding_mask": (ids > 0).astype("int32")})
+    >>> tuple(out["sequence_output"].shape), tuple(out["pooled_output"].shape)
+    ((1, 6, 16), (1, 16))
+    """
+
+    def __init__(
+        self,
+        vocabulary_size=30522,
+        hidden_dim=768,
+        num_layers=12,
+        num_heads=12,
+        intermediate_dim=3072,
+        hidden_activation="gelu",
+        dropout=0.1,
+        attention_dropout=0.1,
+        max_sequence_length=512,
+        num_segments=2,
+        initializer_range=0.02,
+        layer_norm_epsilon=1e-12,
+        return_all_layers=False,
+        dtype=None,
+        **kwargs,
+    ):
+        config = BertConfig(  # validates every field, naming the bad one
+            vocabulary_size=vocabulary_size,
+            hidden_dim=hidden_dim,
+            num_layers=num_layers,
+            num_heads=num_heads,
+            intermediate_dim=intermediate_dim,
+            hidden_activation=hidden_activation,
+            dropout=dropout,
+            attention_dropout=attention_dropout,
+            max_sequence_length=max_sequence_length,
+            num_segments=num_segments,
+            initializer_range=initializer_range,
+            layer_norm_epsilon=layer_norm_epsilon,
+        )
+        # === Layers ===
+        embeddings = BertEmbedding(
+            vocabulary_size=vocabulary_size,
+            hidden_dim=hidden_dim,
+            max_sequence_length=max_sequence_length,
+            num_segments=num_segments,
+            dropout=dropout,
+            initializer_range=initializer_range,
+            layer_norm_epsilon=layer_norm_epsilon,
+            dtype=dtype,
+            name="embeddings",
+        )
+        blocks = [
+            TransformerEncoderBlock(
+                num_heads=num_heads,
+                intermediate_dim=intermediate_dim,
+                activation=hidden_activation,
+                dropout=dropout,
+                attention_dropout=attention_dropout,
+                layer_norm_epsilon=layer_norm_epsilon,
+                initializer_range=initializer_range,
+                dtype=dtype,
+                name=f"transformer_layer_{i}",
+            )
+            for i in range(num_layers)
+        ]
+        pooler = BertPooler(
+            hidden_dim, initializer_range, dtype=dtype, name="pooler"
+        )
+
+        # === Functional graph ===
+        inputs = {
+            name: keras.Input(shape=(None,), dtype="int32", name=name)
+            for name in INPUT_NAMES
+        }
+        x = embeddings(inputs["token_ids"], inputs["segment_ids"])
+        layer_outputs = []
+        for block in blocks:
+            x = block(x, padding_mask=inputs["padding_mask"])
+            layer_outputs.append(x)
+        outputs = {"sequence_output": x, "pooled_output": pooler(x)}
+        if return_all_layers:
+            outputs["encoder_outputs"] = layer_outputs
+        super().__init__(inputs=inputs, outputs=outputs, dtype=dtype, **kwargs)
+
+        # === Config ===
+        self.bert_config = config
+        for field, value in config.to_dict().items():
+            setattr(self, field, value)
+        self.return_all_layers = return_all_layers
+
+    @property
+    def token_embedding(self):
+        """The `ReversibleEmbedding` holding the token-embedding matrix."""
+        return self.get_layer("embeddings").token_embedding
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "dtype": keras.dtype_policies.serialize(self.dtype_policy),
+            **self.bert_config.to_dict(),
+            "return_all_layers": self.return_all_layers,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        if isinstance(config.get("dtype"), dict):
+            config["dtype"] = keras.dtype_policies.deserialize(config["dtype"])
+        return cls(**config)
+
+
+def build_encoder(config, return_all_layers=False, dtype=None, name=None):
+    """Builds a `BertEncoder` from a `BertConfig` (or a preset name).
+
+    This is the one way to go from a config to a model: the config's field
+    names are the encoder's constructor arguments.
+
+    Args:
+        config: `BertConfig`, or a preset name such as `"tiny"` or `"base"`.
+        return_all_layers: bool. Also output every block's output.
+        dtype: optional dtype policy, e.g. `"mixed_bfloat16"`.
+        name: optional model name. Defaults to `"bert_encoder"`.
+
+    Returns:
+        A `BertEncoder` with freshly initialized weights.
+
+    Example:
+    >>> encoder = build_encoder(BertConfig.preset("tiny", vocabulary_size=64))
+    >>> encoder.count_params()
+    487296
+    """
+    if isinstance(config, str):
+        config = BertConfig.preset(config)
+    if not isinstance(config, BertConfig):
+        raise ValueError(
+            "`config` must be a BertConfig or a preset name. Received: "
+            f"{type(config).__name__}"
+        )
+    return BertEncoder(
+        **config.to_dict(),
+        return_all_layers=return_all_layers,
+        dtype=dtype,
+        name=name or "bert_encoder",
+    )
