@@ -24,8 +24,9 @@ class BertPretrainer(XLADefaultMixin, keras.Model):
     and `"next_sentence"`, logits `(batch_size, 2)` (0 = B follows A).
     `compile()` without arguments uses BERT's losses and metrics: masked-LM
     cross-entropy averaged over the real predictions only (pass
-    `mask_weights` as the `"masked_lm"` sample weight), NSP cross-entropy,
-    and both accuracies, all XLA-compiled.
+    `mask_weights` as the `"masked_lm"` sample weight, and ones as the
+    `"next_sentence"` one: Keras wants a weight per output once any is
+    given), NSP cross-entropy, and both accuracies, all XLA-compiled.
 
     Args:
         encoder: a `BertEncoder`.
