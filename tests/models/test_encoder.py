@@ -182,7 +182,9 @@ class TestBertEncoder:
         )
         assert np.isfinite(history.history["loss"][0])
         after = [np.asarray(w) for w in encoder.weights]
-        assert any(not np.array_equal(x, y) for x, y in zip(before, after))
+        assert any(
+            not np.array_equal(x, y) for x, y in zip(before, after, strict=True)
+        )
         assert all(w.dtype == "float32" for w in encoder.weights)
 
     def test_preset_name_accepted(self):
