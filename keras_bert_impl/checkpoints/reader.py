@@ -1,0 +1,54 @@
+"""`Checkpoint`: the tensors of a checkpoint on disk, read lazily.
+
+Both formats list every tensor's name and shape up front (the safetensors
+header, the TF checkpoint index) and read data only on request, so a
+checkpoint is validated completely before a single array is loaded, and
+optimizer slots are never read at all. No TensorFlow import.
+"""
+
+import dataclasses
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from keras_bert_impl.config import BertConfig
+
+
+@dataclasses.dataclass
+class Checkpoint:
+    """Names, shapes and a reader of the tensors of one checkpoint.
+
+    Args:
+        format: str. `"hf"` or `"tf1"`.
+        config: `BertConfig` read from the checkpoint's JSON config.
+        shapes: dict. Tensor name (as stored) -> shape tuple.
+        dtypes: dict. Tensor name -> dtype name (`"float32"`, ...).
+        read: callable. Tensor name -> `np.ndarray` as stored.
+        source: `Path` of the file or prefix the tensors come from (used in
+            error messages).
+        vocab: optional `Path` of a `vocab.txt` found beside it.
+    """
+
+    format: str
+    config: BertConfig
+    shapes: dict[str, tuple[int, ...]]
+    dtypes: dict[str, str]
+    read: Callable[[str], np.ndarray]
+    source: Path
+    vocab: Path | None = None
+
+    def read_float32(self, name: str) -> np.ndarray:
+        """Reads a tensor as float32 (fp16/bf16/fp64 are cast; see io)."""
+        array = np.asarray(self.read(name))
+        if array.dtype != np.float32:
+            kind = np.dtype(array.dtype).kind
+            # ml_dtypes' bfloat16 reports kind "V"; all floats cast exactly
+            # (fp64 rounds to nearest).
+            if kind not in ("f", "V"):
+                raise ValueError(
+                    f"Tensor {name!r} in {self.source} has dtype "
+                    f"{array.dtype}; BERT weights must be floating point."
+                )
+            array = array.astype(np.float32)
+        return array
