@@ -36,6 +36,12 @@ _DTYPES = {
     "F32": "float32",
     "F16": "float16",
     "BF16": "bfloat16",
+    "I64": "int64",
+    "I32": "int32",
+    "I16": "int16",
+    "I8": "int8",
+    "U8": "uint8",
+    "BOOL": "bool",
 }
 # Tensors of task heads an encoder-only load skips (BertForPreTraining,
 # BertForMaskedLM, BertForSequenceClassification, BertForQuestionAnswering,
@@ -132,6 +138,17 @@ def normalize_name(name):
         name = name[len("bert.") :]
     name = re.sub(r"LayerNorm\.gamma$", "LayerNorm.weight", name)
     return re.sub(r"LayerNorm\.beta$", "LayerNorm.bias", name)
+
+
+def stored_name(name, checkpoint):
+    """How `checkpoint` would spell the `BertModel` name `name`.
+
+    Adds the `bert.` prefix if the checkpoint uses it (for error messages).
+    """
+    prefixed = any(n.startswith("bert.") for n in checkpoint.shapes)
+    if prefixed and not name.startswith(_HEAD_PREFIXES):
+        return "bert." + name
+    return name
 
 
 def is_ignored(name, with_heads):

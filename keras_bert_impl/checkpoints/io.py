@@ -199,14 +199,15 @@ def _read_validated(checkpoint, with_heads):
                 "masked-LM / next-sentence heads (no cls.* tensors). Load it "
                 "with with_heads=False."
             )
-    table = {canonical: ext for ext, (canonical, _) in _table(checkpoint)}
+    table = {canonical: (ext, t) for ext, (canonical, t) in _table(checkpoint)}
     problems = []
     for canonical, shape in expected.items():
         if canonical in matched:
             continue
-        transposed = table[canonical][1]
+        name, transposed = table[canonical]
+        name = module.stored_name(name, checkpoint)
         problems.append(
-            f"missing tensor {table[canonical][0]!r}: expected shape "
+            f"missing tensor {name!r}: expected shape "
             f"{_shape(shape, transposed)}, found none"
         )
     for name in unknown:

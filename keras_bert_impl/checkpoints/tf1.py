@@ -115,6 +115,11 @@ def _norm(table, tf1, ours):
     table[f"{tf1}/beta"] = (f"{ours}/beta", False)
 
 
+def stored_name(name, checkpoint):
+    """`name` as stored (TF1 names have a single spelling)."""
+    return name
+
+
 def is_ignored(name, with_heads):
     """True for a stored tensor that a load skips silently.
 
