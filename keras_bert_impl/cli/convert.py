@@ -38,7 +38,8 @@ def register(subparsers):
     )
     parser.add_argument(
         "--vocab",
-        help="vocab.txt to copy beside the output (default: the input's)",
+        help="vocab.txt to copy beside the output; if not given, the "
+        "vocab.txt beside the input, if any",
     )
     parser.add_argument(
         "--overwrite",
