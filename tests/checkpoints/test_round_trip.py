@@ -2,15 +2,20 @@
 
 import json
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
 import tensorflow as tf
 from safetensors import safe_open
+from safetensors.numpy import load_file
 
 import keras_bert_impl as kbi
 from keras_bert_impl.checkpoints import hf
 from keras_bert_impl.checkpoints import tf1
+from keras_bert_impl.checkpoints.layout import model_variables
+
+DATA = Path(__file__).resolve().parents[1] / "data"
 
 
 @pytest.fixture
@@ -240,3 +245,60 @@ def test_load_with_dtype_policy(encoder, tiny_inputs, tmp_path):
     _assert_same_weights(encoder, loaded)  # float32 variables, exact
     out = loaded(tiny_inputs)["sequence_output"]
     assert out.dtype == "bfloat16"
+
+
+def test_hf_output_matches_save_pretrained(tmp_path):
+    # The tiny BertForPreTraining in tests/data was written by transformers'
+    # save_pretrained: re-saving it must give the same names and tensors.
+    source = DATA / "tiny_bert_for_pretraining"
+    model, _ = kbi.load_checkpoint(source, with_heads=True)
+    folder = kbi.save_checkpoint(model, tmp_path / "again")
+    original = load_file(str(source / "model.safetensors"))
+    again = load_file(str(folder / "model.safetensors"))
+    assert set(again) == set(original) - {"bert.embeddings.position_ids"}
+    for name, array in again.items():
+        np.testing.assert_array_equal(array, original[name], err_msg=name)
+    theirs = json.loads((source / "config.json").read_text())
+    ours = json.loads((folder / "config.json").read_text())
+    for key, value in ours.items():
+        assert theirs.get(key, value) == value, key
+
+
+def test_tf1_checkpoint_interoperates_with_tf1_saver(pretrainer, tmp_path):
+    """Our TF1 files restore into TF1 variables, and a TF1 Saver's load."""
+    folder = kbi.save_checkpoint(pretrainer, tmp_path / "ours", format="tf1")
+    table = tf1.name_table(2, with_heads=True)
+    ours = model_variables(pretrainer.encoder, pretrainer)
+    expected = {}
+    for name, (canonical, transpose) in table.items():
+        array = ours[canonical].numpy()
+        expected[name] = array.T if transpose else array
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    graph = tf.Graph()
+    with graph.as_default(), tf.compat.v1.Session(graph=graph) as sess:
+        variables = {
+            name: tf.compat.v1.get_variable(name, shape=array.shape)
+            for name, array in expected.items()
+        }
+        slots = [
+            tf.compat.v1.get_variable(f"{name}/adam_{m}", shape=array.shape)
+            for name, array in expected.items()
+            for m in "mv"
+        ]
+        step = tf.compat.v1.train.get_or_create_global_step()
+        saver = tf.compat.v1.train.Saver([*variables.values(), *slots, step])
+        sess.run(tf.compat.v1.global_variables_initializer())
+        # 1. The original code's restore reads what this package wrote.
+        tf.compat.v1.train.Saver(variables).restore(
+            sess, str(folder / "bert_model.ckpt")
+        )
+        for name, variable in variables.items():
+            np.testing.assert_array_equal(sess.run(variable), expected[name])
+        # 2. A TF1 Saver checkpoint (with Adam slots and global_step) loads.
+        saver.save(sess, str(theirs / "model.ckpt"), global_step=step)
+    (theirs / "bert_config.json").write_text(
+        (folder / "bert_config.json").read_text()
+    )
+    loaded, _ = kbi.load_checkpoint(theirs, with_heads=True)
+    _assert_same_weights(pretrainer, loaded)
