@@ -69,10 +69,10 @@ def run(args) -> int:
             f"No checkpoint at {checkpoint!r}: pass a Hugging Face directory "
             "(config.json + model.safetensors) or a TF1 checkpoint directory."
         )
-    vocab = args.vocab or os.path.join(
-        checkpoint if os.path.isdir(checkpoint) else os.path.dirname(checkpoint),
-        "vocab.txt",
-    )
+    folder = checkpoint
+    if not os.path.isdir(folder):
+        folder = os.path.dirname(folder)
+    vocab = args.vocab or os.path.join(folder, "vocab.txt")
     if not os.path.isfile(vocab):
         raise FileNotFoundError(
             f"No vocab.txt at {vocab!r}: pass --vocab with the checkpoint's "
