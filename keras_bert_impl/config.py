@@ -323,8 +323,15 @@ class BertConfig:
         fields["hidden_activation"] = _HF_ACTIVATIONS[act]
         return cls.from_dict(fields)
 
-    def to_hf_dict(self) -> dict[str, Any]:
-        """Returns a Hugging Face `config.json` dict for `BertModel`."""
+    def to_hf_dict(
+        self, architecture: str = "BertForPreTraining"
+    ) -> dict[str, Any]:
+        """Returns a Hugging Face `config.json` dict.
+
+        `architecture` names the Hugging Face class the weights belong to
+        (`"BertModel"` for a bare encoder, `"BertForPreTraining"` with the
+        pretraining heads).
+        """
         ours_to_hf = {v: k for k, v in _HF_NAMES.items()}
         config = {ours_to_hf[k]: v for k, v in self.to_dict().items()}
         config["hidden_act"] = {
@@ -332,7 +339,7 @@ class BertConfig:
             "gelu_approximate": "gelu_new",
         }.get(self.hidden_activation, self.hidden_activation)
         config.update(
-            architectures=["BertForPreTraining"],
+            architectures=[architecture],
             model_type="bert",
             pad_token_id=0,
             position_embedding_type="absolute",

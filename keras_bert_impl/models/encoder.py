@@ -150,6 +150,11 @@ class BertEncoder(XLADefaultMixin, keras.Model):
         for field, value in config.to_dict().items():
             setattr(self, field, value)
         self.return_all_layers = return_all_layers
+        # The functional model's own policy is float32 whatever `dtype` the
+        # layers got, so keep the argument itself for get_config.
+        self._dtype_arg = (
+            None if dtype is None else keras.dtype_policies.get(dtype)
+        )
 
     @property
     def token_embedding(self):
@@ -160,7 +165,11 @@ class BertEncoder(XLADefaultMixin, keras.Model):
         return {
             "name": self.name,
             "trainable": self.trainable,
-            "dtype": keras.dtype_policies.serialize(self.dtype_policy),
+            "dtype": (
+                None
+                if self._dtype_arg is None
+                else keras.dtype_policies.serialize(self._dtype_arg)
+            ),
             **self.bert_config.to_dict(),
             "return_all_layers": self.return_all_layers,
         }

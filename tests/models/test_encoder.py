@@ -195,3 +195,18 @@ class TestBertEncoder:
             BertEncoder(hidden_dim=10, num_heads=3)
         with pytest.raises(ValueError, match="BertConfig"):
             build_encoder({"hidden_dim": 4})
+
+
+def test_mixed_precision_survives_keras_save(tiny_config, tmp_path):
+    encoder = build_encoder(tiny_config, dtype="mixed_bfloat16")
+    config = encoder.get_config()
+    rebuilt = BertEncoder.from_config(config)
+    block = rebuilt.get_layer("transformer_layer_0")
+    assert block.dtype_policy.name == "mixed_bfloat16"
+    path = tmp_path / "bf16.keras"
+    encoder.save(path)
+    reloaded = keras.saving.load_model(path)
+    assert reloaded.get_layer("embeddings").dtype_policy.name == (
+        "mixed_bfloat16"
+    )
+    assert build_encoder(tiny_config).get_config()["dtype"] is None
