@@ -8,15 +8,17 @@ checks id for id on real corpora.
 Pipeline (every step a TensorFlow or tensorflow-text op, so it runs in
 `tf.data` and inside a SavedModel):
 
-1. invalid UTF-8 bytes become U+FFFD (`unicode_transcode`);
-2. if stripping accents: NFD (`normalize_utf8`);
-3. one `regex_replace` removes NUL, U+FFFD, control and format characters
-   (Cc, Cf, Co; tab, LF and CR are whitespace) and, if stripping accents,
-   the nonspacing marks (Mn); the classes are the reference's own
-   (`char_classes.py`);
-4. if lower-casing: `tf.strings.lower` (ICU full lower-case mapping; a
+1. if stripping accents: NFD (`normalize_utf8`), then `regex_replace`
+   drops the nonspacing marks (Mn);
+2. if lower-casing: `tf.strings.lower` (ICU full lower-case mapping; a
    capital sigma is mapped to `σ` first, as the reference does not apply
-   the final-sigma rule);
+   the final-sigma rule); this also turns invalid UTF-8 bytes into U+FFFD
+   (`unicode_transcode` does it when not lower-casing);
+3. `regex_replace` drops NUL, U+FFFD and the control, format and private
+   use characters (Cc, Cf, Co; tab, LF and CR are whitespace); the
+   character classes of steps 1 and 3 are the reference's own
+   (`char_classes.py`), codepoint for codepoint;
+4. (the CJK blocks are split by the next step, as punctuation);
 5. `FastWordpieceTokenizer` splits on whitespace, punctuation (ASCII
    non-alphanumerics and Unicode P*) and the CJK ideograph blocks, and runs
    greedy longest-match-first WordPiece with the `##` prefix;
@@ -163,15 +165,22 @@ class BertTokenizer(tf.Module):
             the normalized characters.
         """
         x = tf.convert_to_tensor(strings, tf.string)
-        x = tf.strings.unicode_transcode(
-            x, "UTF-8", "UTF-8", errors="replace", replacement_char=0xFFFD
-        )
+        if not self.lower_case:
+            x = tf.strings.unicode_transcode(
+                x, "UTF-8", "UTF-8", errors="replace", replacement_char=0xFFFD
+            )
         if self._strip:
             x = tf_text.normalize_utf8(x, "NFD")
-        x = tf.strings.regex_replace(x, self._remove_pattern, "")
+            x = tf.strings.regex_replace(x, f"[{char_classes.MARK}]", "")
         if self.lower_case:
-            x = tf.strings.regex_replace(x, "Σ", "σ", replace_global=True)
+            # ICU lower-cases a word-final capital sigma to `ς`, the
+            # reference (Rust `char::to_lowercase`) to `σ`. Invalid UTF-8
+            # bytes become U+FFFD here, which the cleanup below removes.
+            x = tf.strings.regex_replace(x, "Σ", "σ")
             x = tf.strings.lower(x, encoding="utf-8")
+        # Control and format characters do not change under NFD or
+        # lower-casing, so removing them last equals removing them first.
+        x = tf.strings.regex_replace(x, f"[{char_classes.CONTROL}]", "")
         return x
 
     def split_words(self, strings):
@@ -282,13 +291,44 @@ class BertTokenizer(tf.Module):
         return ids, start, end
 
     def _mark_long_words(self, ids, start, end, text):
-        """Collapses each word of more than `max_word_length` chars to [UNK]."""
+        """Collapses each word of more than `max_word_length` chars to [UNK].
+
+        Cheap unless some word spans more than `max_word_length` bytes.
+        """
         flat = ids.flat_values
         new_word = tf.logical_not(tf.gather(self._is_suffix, flat))
         word = tf.cumsum(tf.cast(new_word, tf.int32)) - 1
-        word_start = tf.math.segment_min(start.flat_values, word)
+        word_start = tf.boolean_mask(start.flat_values, new_word)
+        token_word_start = tf.gather(word_start, word)
+        span = end.flat_values - token_word_start
+        maybe_long = tf.reduce_any(span > self.max_word_length)
+
+        def collapse():
+            return self._collapse_long_words(
+                ids, start, end, text, new_word, word, word_start
+            )
+
+        def keep():
+            return (
+                ids.flat_values,
+                start.flat_values,
+                end.flat_values,
+                (ids.row_splits),
+            )
+
+        flat, start_flat, end_flat, splits = tf.cond(maybe_long, collapse, keep)
+        return tuple(
+            tf.RaggedTensor.from_row_splits(v, splits, validate=False)
+            for v in (flat, start_flat, end_flat)
+        )
+
+    def _collapse_long_words(
+        self, ids, start, end, text, new_word, word, word_start
+    ):
+        """The slow path of `_mark_long_words`: count characters."""
+        flat = ids.flat_values
         word_end = tf.math.segment_max(end.flat_values, word)
-        word_row = tf.math.segment_min(ids.value_rowids(), word)
+        word_row = tf.boolean_mask(ids.value_rowids(), new_word)
         nbytes = word_end - word_start
         candidate = tf.where(nbytes > self.max_word_length)[:, 0]
         pieces = tf.strings.substr(
@@ -307,14 +347,16 @@ class BertTokenizer(tf.Module):
         token_too_long = tf.gather(too_long, word) > 0
         keep = tf.logical_or(tf.logical_not(token_too_long), new_word)
         flat = tf.where(token_too_long, self.unk_id, flat)
-        new_end = tf.gather(word_end, word)
-        end_flat = tf.where(token_too_long, new_end, end.flat_values)
-
-        def _mask(values):
-            return tf.ragged.boolean_mask(ids.with_flat_values(values), keep_r)
-
-        keep_r = ids.with_flat_values(keep)
-        return _mask(flat), _mask(start.flat_values), _mask(end_flat)
+        end_flat = tf.where(
+            token_too_long, tf.gather(word_end, word), end.flat_values
+        )
+        kept = tf.ragged.boolean_mask(ids, ids.with_flat_values(keep))
+        return (
+            tf.boolean_mask(flat, keep),
+            tf.boolean_mask(start.flat_values, keep),
+            tf.boolean_mask(end_flat, keep),
+            kept.row_splits,
+        )
 
     def detokenize(self, ids):
         """Joins token ids back into text.
