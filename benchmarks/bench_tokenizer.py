@@ -20,9 +20,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 import tensorflow as tf  # noqa: E402
 from tokenizers import BertWordPieceTokenizer  # noqa: E402
 
-from keras_bert_impl.tokenization.bert_tokenizer import (  # noqa: E402
-    BertTokenizer,
-)
+from keras_bert_impl.tokenization.bert_tokenizer import BertTokenizer  # noqa: E402
 from tests.tokenization import corpora  # noqa: E402
 
 VOCAB = os.path.join(
