@@ -207,8 +207,9 @@ def build_vocab(
     total = sum(os.path.getsize(p) for p in paths)
     # Normalize and pre-split with the tokenizer's own graph, so the learner
     # sees exactly the words the tokenizer will later look up.
+    # (`split_words` uses no vocabulary; WordPiece needs one real token.)
     splitter = BertTokenizer(
-        list(SPECIAL_TOKENS),
+        [*SPECIAL_TOKENS, "a"],
         lower_case=lower_case,
         strip_accents=strip_accents,
     )
