@@ -8,17 +8,16 @@ checks id for id on real corpora.
 Pipeline (every step a TensorFlow or tensorflow-text op, so it runs in
 `tf.data` and inside a SavedModel):
 
-1. if stripping accents: NFD (`normalize_utf8`), then `regex_replace`
-   drops the nonspacing marks (Mn);
-2. if lower-casing: `tf.strings.lower` (ICU full lower-case mapping; a
+1. invalid UTF-8 bytes become U+FFFD (`unicode_transcode` when not
+   lower-casing; `tf.strings.lower` does it in step 4);
+2. if stripping accents: NFD (`normalize_utf8`);
+3. one `regex_replace` drops NUL, U+FFFD and the control, format and
+   private use characters (Cc, Cf, Co; tab, LF and CR are whitespace) and,
+   if stripping accents, the nonspacing marks (Mn); the character classes
+   are the reference's own (`char_classes.py`), codepoint for codepoint;
+4. if lower-casing: `tf.strings.lower` (ICU full lower-case mapping; a
    capital sigma is mapped to `σ` first, as the reference does not apply
-   the final-sigma rule); this also turns invalid UTF-8 bytes into U+FFFD
-   (`unicode_transcode` does it when not lower-casing);
-3. `regex_replace` drops NUL, U+FFFD and the control, format and private
-   use characters (Cc, Cf, Co; tab, LF and CR are whitespace); the
-   character classes of steps 1 and 3 are the reference's own
-   (`char_classes.py`), codepoint for codepoint;
-4. (the CJK blocks are split by the next step, as punctuation);
+   the final-sigma rule), then U+FFFD from invalid bytes is dropped;
 5. `FastWordpieceTokenizer` splits on whitespace, punctuation (ASCII
    non-alphanumerics and Unicode P*) and the CJK ideograph blocks, and runs
    greedy longest-match-first WordPiece with the `##` prefix;
@@ -55,6 +54,28 @@ _CJK = (
 )
 _CONFIG_FILE = "tokenizer.json"
 _VOCAB_FILE = "vocab.txt"
+
+
+# Every whitespace character (White_Space); the reference turns them all
+# into spaces before splitting, so no token holding one can ever match.
+_SPACES = frozenset(
+    "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004"
+    "\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f"
+    "\u3000"
+)
+
+
+def _matchable(vocabulary):
+    """The vocabulary for WordPiece, tokens holding whitespace disabled.
+
+    Such tokens (the bert-base-chinese vocab has a lone U+2028) would match
+    at the start of a word in `FastWordpieceTokenizer`. They keep their id
+    but get a private use character, which cleanup removes from any text.
+    """
+    return [
+        f"\ue000{i}" if _SPACES.intersection(token) else token
+        for i, token in enumerate(vocabulary)
+    ]
 
 
 class BertTokenizer(tf.Module):
@@ -126,7 +147,7 @@ class BertTokenizer(tf.Module):
             self.lower_case if strip_accents is None else self.strip_accents
         )
         self._wordpiece = tf_text.FastWordpieceTokenizer(
-            vocab=vocabulary,
+            vocab=_matchable(vocabulary),
             suffix_indicator=suffix_indicator,
             # Characters, not bytes, are limited (step 5): 4 bytes a char.
             max_bytes_per_word=4 * self.max_word_length,
@@ -171,16 +192,17 @@ class BertTokenizer(tf.Module):
             )
         if self._strip:
             x = tf_text.normalize_utf8(x, "NFD")
-            x = tf.strings.regex_replace(x, f"[{char_classes.MARK}]", "")
+        remove = char_classes.CONTROL + (
+            char_classes.MARK if self._strip else ""
+        )
+        x = tf.strings.regex_replace(x, f"[{remove}]", "")
         if self.lower_case:
             # ICU lower-cases a word-final capital sigma to `ς`, the
-            # reference (Rust `char::to_lowercase`) to `σ`. Invalid UTF-8
-            # bytes become U+FFFD here, which the cleanup below removes.
+            # reference (Rust `char::to_lowercase`) to `σ`.
             x = tf.strings.regex_replace(x, "Σ", "σ")
             x = tf.strings.lower(x, encoding="utf-8")
-        # Control and format characters do not change under NFD or
-        # lower-casing, so removing them last equals removing them first.
-        x = tf.strings.regex_replace(x, f"[{char_classes.CONTROL}]", "")
+            # `lower` turns invalid UTF-8 bytes into U+FFFD: drop them too.
+            x = tf.strings.regex_replace(x, "\ufffd", "")
         return x
 
     def split_words(self, strings):
