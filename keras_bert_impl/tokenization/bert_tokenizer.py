@@ -246,17 +246,26 @@ class BertTokenizer(tf.Module):
             int32 `tf.RaggedTensor` `(batch_size, (words), (pieces))`, or
             `((words), (pieces))` for a scalar input.
         """
-        ids = self.tokenize(strings)
-        if isinstance(ids, tf.RaggedTensor):
-            return ids.with_flat_values(self._group_words(ids.flat_values))
-        return self._group_words(ids)
-
-    def _group_words(self, ids):
-        """Splits a flat id vector into words (`(words), (pieces)`)."""
-        starts = tf.logical_not(tf.gather(self._is_suffix, ids))
-        positions = tf.cast(tf.where(starts)[:, 0], tf.int64)
-        splits = tf.concat([positions, tf.shape(ids, tf.int64)[:1]], 0)
-        return tf.RaggedTensor.from_row_splits(ids, splits, validate=False)
+        x = tf.convert_to_tensor(strings, tf.string)
+        if x.shape.rank == 0:
+            return self.tokenize_words(x[tf.newaxis])[0]
+        ids = self.tokenize(x)
+        flat = ids.flat_values
+        new_word = tf.logical_not(tf.gather(self._is_suffix, flat))
+        starts = tf.where(new_word)[:, 0]
+        word_splits = tf.concat([starts, tf.shape(flat, tf.int64)[:1]], 0)
+        words = tf.RaggedTensor.from_row_splits(
+            flat, word_splits, validate=False
+        )
+        # Words per string: the word starts among each string's tokens.
+        words_per_row = tf.math.unsorted_segment_sum(
+            tf.cast(new_word, tf.int64),
+            ids.value_rowids(),
+            ids.nrows(),
+        )
+        return tf.RaggedTensor.from_row_lengths(
+            words, words_per_row, validate=False
+        )
 
     def tokenize_with_offsets(self, strings):
         """Token ids with the characters of the original text they cover.
@@ -407,9 +416,10 @@ class BertTokenizer(tf.Module):
         flat = ids.flat_values
         tokens = tf.gather(self._vocab_tensor, flat)
         n = len(self.suffix_indicator)
+        lengths = tf.strings.length(tokens)
         pieces = tf.where(
             tf.gather(self._is_suffix, flat),
-            tf.strings.substr(tokens, n, -1),
+            tf.strings.substr(tokens, tf.minimum(n, lengths), lengths),
             tf.strings.join([" ", tokens]),
         )
         text = tf.strings.reduce_join(ids.with_flat_values(pieces), -1)
