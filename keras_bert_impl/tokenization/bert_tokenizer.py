@@ -22,9 +22,9 @@ Pipeline (every step a TensorFlow or tensorflow-text op, so it runs in
    non-alphanumerics and Unicode P*) and the CJK ideograph blocks, and runs
    greedy longest-match-first WordPiece with the `##` prefix;
 6. a word (a piece and its `##` continuations) of more than
-   `max_word_length` characters collapses to one `[UNK]` (WordPiece itself
-   is given `4 * max_word_length` bytes, so the limit counts characters as
-   the reference does, not bytes).
+   `max_word_length` characters (the sum of its pieces' lengths) collapses
+   to one `[UNK]`; WordPiece itself is given `4 * max_word_length` bytes,
+   so the limit counts characters as the reference does, not bytes.
 """
 
 import json
@@ -157,8 +157,17 @@ class BertTokenizer(tf.Module):
         )
         self._vocab_tensor = tf.constant(vocabulary)
         n = len(suffix_indicator)
-        self._is_suffix = tf.constant(
-            [len(t) > n and t.startswith(suffix_indicator) for t in vocabulary]
+        suffix_flags = [
+            len(t) > n and t.startswith(suffix_indicator) for t in vocabulary
+        ]
+        self._is_suffix = tf.constant(suffix_flags)
+        # Characters of each piece, `##` excluded; 0 for [UNK] (whole word).
+        self._piece_chars = tf.constant(
+            [
+                0 if t == "[UNK]" else len(t) - n * bool(s)
+                for t, s in zip(vocabulary, suffix_flags, strict=True)
+            ],
+            tf.int32,
         )
         self._is_dropped = tf.constant(
             [t in ("[PAD]", "[CLS]", "[SEP]", "[MASK]") for t in vocabulary]
@@ -233,9 +242,9 @@ class BertTokenizer(tf.Module):
         x = tf.convert_to_tensor(strings, tf.string)
         if x.shape.rank == 0:
             return self.tokenize(x[tf.newaxis])[0]
-        text = self.normalize(x)
-        ids, start, end = self._wordpiece.tokenize_with_offsets(text)
-        return self._mark_long_words(ids, start, end, text)[0]
+        return self._mark_long_words(
+            self._wordpiece.tokenize(self.normalize(x))
+        )
 
     def tokenize_words(self, strings):
         """Token ids grouped by word, for whole-word masking and NER.
@@ -292,7 +301,7 @@ class BertTokenizer(tf.Module):
         normalized = self.normalize(chars.flat_values)
         text = tf.strings.reduce_join(chars.with_flat_values(normalized), -1)
         ids, start, end = self._wordpiece.tokenize_with_offsets(text)
-        ids, start, end = self._mark_long_words(ids, start, end, text)
+        ids, start, end = self._mark_long_words(ids, start, end)
         # Normalized byte range of every character, and of every row, made
         # global (one increasing axis over the batch) for one searchsorted.
         char_bytes = tf.strings.length(normalized)
@@ -321,73 +330,46 @@ class BertTokenizer(tf.Module):
             return ids[0], start[0], end[0]
         return ids, start, end
 
-    def _mark_long_words(self, ids, start, end, text):
+    def _mark_long_words(self, ids, start=None, end=None):
         """Collapses each word of more than `max_word_length` chars to [UNK].
 
-        Cheap unless some word spans more than `max_word_length` bytes.
+        A word is a piece and its `##` continuations; its length is the sum
+        of its pieces' lengths (an `[UNK]` word is left as it is). Returns
+        `ids` (and `start`, `end` when given, the end of a collapsed word
+        being its last piece's end).
         """
         flat = ids.flat_values
         new_word = tf.logical_not(tf.gather(self._is_suffix, flat))
         word = tf.cumsum(tf.cast(new_word, tf.int32)) - 1
-        word_start = tf.boolean_mask(start.flat_values, new_word)
-        token_word_start = tf.gather(word_start, word)
-        span = end.flat_values - token_word_start
-        maybe_long = tf.reduce_any(span > self.max_word_length)
+        chars = tf.math.segment_sum(tf.gather(self._piece_chars, flat), word)
+        long_word = chars > self.max_word_length
+        values = [flat] if start is None else [flat, start.values, end.values]
 
         def collapse():
-            return self._collapse_long_words(
-                ids, start, end, text, new_word, word, word_start
-            )
+            token_long = tf.gather(long_word, word)
+            keep = tf.logical_or(tf.logical_not(token_long), new_word)
+            out = [tf.where(token_long, self.unk_id, flat)]
+            if start is not None:
+                word_end = tf.gather(
+                    tf.math.segment_max(end.values, word), word
+                )
+                out += [
+                    start.values,
+                    tf.where(token_long, word_end, end.values),
+                ]
+            kept = tf.ragged.boolean_mask(ids, ids.with_flat_values(keep))
+            return [tf.boolean_mask(v, keep) for v in out] + [kept.row_splits]
 
-        def keep():
-            return (
-                ids.flat_values,
-                start.flat_values,
-                end.flat_values,
-                (ids.row_splits),
-            )
-
-        flat, start_flat, end_flat, splits = tf.cond(maybe_long, collapse, keep)
-        return tuple(
+        *values, splits = tf.cond(
+            tf.reduce_any(long_word),
+            collapse,
+            lambda: [*values, ids.row_splits],
+        )
+        out = tuple(
             tf.RaggedTensor.from_row_splits(v, splits, validate=False)
-            for v in (flat, start_flat, end_flat)
+            for v in values
         )
-
-    def _collapse_long_words(
-        self, ids, start, end, text, new_word, word, word_start
-    ):
-        """The slow path of `_mark_long_words`: count characters."""
-        flat = ids.flat_values
-        word_end = tf.math.segment_max(end.flat_values, word)
-        word_row = tf.boolean_mask(ids.value_rowids(), new_word)
-        nbytes = word_end - word_start
-        candidate = tf.where(nbytes > self.max_word_length)[:, 0]
-        pieces = tf.strings.substr(
-            tf.gather(text, tf.gather(word_row, candidate)),
-            tf.gather(word_start, candidate),
-            tf.gather(nbytes, candidate),
-        )
-        too_long_candidate = (
-            tf.strings.length(pieces, unit="UTF8_CHAR") > self.max_word_length
-        )
-        too_long = tf.scatter_nd(
-            candidate[:, tf.newaxis],
-            tf.cast(too_long_candidate, tf.int32),
-            tf.shape(word_start, tf.int64),
-        )
-        token_too_long = tf.gather(too_long, word) > 0
-        keep = tf.logical_or(tf.logical_not(token_too_long), new_word)
-        flat = tf.where(token_too_long, self.unk_id, flat)
-        end_flat = tf.where(
-            token_too_long, tf.gather(word_end, word), end.flat_values
-        )
-        kept = tf.ragged.boolean_mask(ids, ids.with_flat_values(keep))
-        return (
-            tf.boolean_mask(flat, keep),
-            tf.boolean_mask(start.flat_values, keep),
-            tf.boolean_mask(end_flat, keep),
-            kept.row_splits,
-        )
+        return out[0] if start is None else out
 
     def detokenize(self, ids):
         """Joins token ids back into text.
