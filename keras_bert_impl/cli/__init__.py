@@ -47,6 +47,28 @@ def _version() -> str:
     return f"keras-bert-impl {__version__}"
 
 
+def _import_tensorflow_quietly():
+    """Imports TensorFlow with stderr muted at the file-descriptor level.
+
+    absl prints "Could not find cuda drivers" and similar lines from C++
+    before `TF_CPP_MIN_LOG_LEVEL` applies; they would bury the one line a
+    failing command prints. `--debug` keeps them.
+    """
+    import contextlib
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            with contextlib.suppress(ImportError):
+                import tensorflow  # noqa: F401
+                import tensorflow_text  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `keras-bert-impl` console script."""
     parser = build_parser()
@@ -54,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.debug:
         # Quiet TensorFlow's C++ logs unless the user asked for them.
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        _import_tensorflow_quietly()
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
