@@ -1,0 +1,133 @@
+"""Statistical and property tests on real text (BBC News, real vocab)."""
+
+import numpy as np
+import pytest
+
+from keras_bert_impl.data import pretraining_dataset
+from keras_bert_impl.data.pretraining import example_stream
+
+SEQ = 128
+
+
+@pytest.fixture(scope="module")
+def epoch(bbc_corpus, uncased_tokenizer):
+    """One full epoch of masked batches (> 10,000 examples)."""
+    ds = pretraining_dataset(
+        [bbc_corpus], uncased_tokenizer, SEQ, batch_size=256, seed=7,
+        corpus_format="documents", repeat=False,
+    )  # fmt: skip
+    batches = list(ds.as_numpy_iterator())
+    x = {k: np.concatenate([b[0][k] for b in batches]) for k in batches[0][0]}
+    y = {k: np.concatenate([b[1][k] for b in batches]) for k in batches[0][1]}
+    w = {k: np.concatenate([b[2][k] for b in batches]) for k in batches[0][2]}
+    assert len(x["token_ids"]) >= 10_000
+    return x, y, w
+
+
+def test_shapes_are_static_and_fit(epoch):
+    x, y, w = epoch
+    n = len(x["token_ids"])
+    for key in ("token_ids", "segment_ids", "padding_mask"):
+        assert x[key].shape == (n, SEQ) and x[key].dtype == np.int32
+    assert x["mask_positions"].shape == (n, 20)
+    assert y["masked_lm"].shape == (n, 20) and y["next_sentence"].shape == (n,)
+    assert w["masked_lm"].dtype == np.float32
+    np.testing.assert_array_equal(w["next_sentence"], 1.0)
+    lengths = x["padding_mask"].sum(1)
+    assert lengths.max() <= SEQ and lengths.min() >= 5
+
+
+def test_selection_rate_and_80_10_10(epoch, uncased_tokenizer):
+    x, y, w = epoch
+    tok = uncased_tokenizer
+    special = {tok.cls_id, tok.sep_id, tok.pad_id, tok.mask_id}
+    # Candidates: real tokens that are not [CLS]/[SEP] (before masking,
+    # [MASK] never occurs in text).
+    original = x["token_ids"].copy()
+    rows = np.repeat(np.arange(len(original)), 20)
+    cols = x["mask_positions"].reshape(-1)
+    real = w["masked_lm"].reshape(-1) > 0
+    original[rows[real], cols[real]] = y["masked_lm"].reshape(-1)[real]
+    candidates = (x["padding_mask"] > 0) & ~np.isin(
+        original, [tok.cls_id, tok.sep_id]
+    )
+    selected = real.sum()
+    rate = selected / candidates.sum()
+    assert abs(rate - 0.15) < 0.005, rate
+    # Replacement split among the selected tokens.
+    now = x["token_ids"][rows[real], cols[real]]
+    was = y["masked_lm"].reshape(-1)[real]
+    masked = np.mean(now == tok.mask_id)
+    unchanged = np.mean(now == was)
+    randomized = 1 - masked - unchanged
+    assert abs(masked - 0.8) < 0.01, masked
+    assert abs(randomized - 0.1) < 0.01, randomized
+    assert abs(unchanged - 0.1) < 0.01, unchanged
+    # Never a special or padding token selected.
+    assert not np.isin(was, list(special)).any()
+    assert (cols[real] < x["padding_mask"].sum(1)[rows[real]]).all()
+    # Positions are distinct within a row, and padding slots weigh 0.
+    for p, m in zip(
+        x["mask_positions"][:500], w["masked_lm"][:500], strict=True
+    ):
+        assert len(set(p[m > 0])) == int(m.sum())
+
+
+def test_next_sentence_balance(epoch):
+    _, y, _ = epoch
+    positives = np.mean(y["next_sentence"] == 0)
+    assert abs(positives - 0.5) < 0.02, positives
+
+
+def test_pairs_come_from_the_corpus(bbc_corpus, uncased_tokenizer):
+    """A and B are contiguous token runs of their documents; a random B is
+    never from A's document."""
+    from keras_bert_impl.data.corpus import read_documents
+    from keras_bert_impl.data.pretraining import _tokenize_documents
+
+    docs = list(
+        _tokenize_documents(
+            read_documents([bbc_corpus], "documents"), uncased_tokenizer
+        )
+    )
+    as_text = [
+        " " + " ".join(str(t) for s in doc for t in s) + " " for doc in docs
+    ]
+    count = random_count = 0
+    for ex in example_stream(
+        [bbc_corpus], uncased_tokenizer, SEQ, seed=3,
+        corpus_format="documents",
+    ):  # fmt: skip
+        count += 1
+        a = " " + " ".join(map(str, ex["tokens_a"])) + " "
+        b = " " + " ".join(map(str, ex["tokens_b"])) + " "
+        assert a in as_text[ex["document"]]
+        assert b in as_text[ex["b_document"]]
+        assert len(ex["tokens_a"]) + len(ex["tokens_b"]) <= SEQ - 3
+        if ex["next_sentence"]:
+            random_count += 1
+            assert ex["b_document"] != ex["document"]
+        else:
+            assert ex["b_document"] == ex["document"]
+            # A real continuation: B follows A in the document.
+            assert (a.rstrip() + b) in as_text[ex["document"]] or (
+                a.rstrip() + " " in as_text[ex["document"]]
+            )
+    assert count >= 10_000 and 0.48 < random_count / count < 0.52
+
+
+def test_examples_decode_to_corpus_text(bbc_corpus, uncased_tokenizer):
+    ds = pretraining_dataset(
+        [bbc_corpus], uncased_tokenizer, SEQ, batch_size=4, seed=1,
+        corpus_format="documents", masking_rate=0.0,
+    )  # fmt: skip
+    x, _, _ = next(iter(ds))
+    corpus = " ".join(bbc_corpus.read_text(encoding="utf-8").lower().split())
+    for ids, seg in zip(x["token_ids"], x["segment_ids"], strict=True):
+        ids, seg = ids.numpy(), seg.numpy()
+        for segment in (0, 1):
+            piece = ids[(seg == segment) & (ids > 3)]
+            text = uncased_tokenizer.detokenize(piece[None]).numpy()[0]
+            words = text.decode().split()
+            # Every decoded word occurs in the (lower-cased) corpus.
+            assert all(word.strip("#") in corpus for word in words)
