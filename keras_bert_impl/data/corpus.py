@@ -29,7 +29,7 @@ FORMATS = ("auto", "sentences", "documents", "jsonl")
 # at the CJK full stops 。！？. Deliberately simple: BERT only needs
 # sentence-like segments for NSP, and a missed boundary only merges two.
 _SENTENCE_END = re.compile(
-    r"(?<=[.!?])[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9])|(?<=[。！？])"
+    r"([.!?][\"'”’)\]]*)\s+(?=[\"'“‘(\[]?[A-Z0-9])|([。！？])"
 )
 
 
@@ -40,8 +40,8 @@ def split_sentences(text: str) -> list[str]:
     >>> split_sentences("It rained. We stayed in! Did you? 好的。再见")
     ['It rained.', 'We stayed in!', 'Did you?', '好的。', '再见']
     """
-    parts = _SENTENCE_END.split(text.strip())
-    return [p.strip() for p in parts if p and p.strip()]
+    marked = _SENTENCE_END.sub(lambda m: (m[1] or m[2]) + "\n", text.strip())
+    return [p.strip() for p in marked.split("\n") if p.strip()]
 
 
 def resolve_files(files) -> list[str]:

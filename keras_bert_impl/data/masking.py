@@ -110,7 +110,7 @@ class MaskedLMMasker:
         )
 
     def __call__(self, token_ids, seed):
-        token_ids = tf.convert_to_tensor(token_ids, tf.int32)
+        token_ids = tf.cast(token_ids, tf.int32)
         seeds = tf.random.experimental.stateless_split(
             tf.cast(seed, tf.int64), 4
         )
