@@ -17,6 +17,7 @@ MODULES = sorted(
     for m in pkgutil.walk_packages(
         keras_bert_impl.__path__, prefix="keras_bert_impl."
     )
+    if not m.name.endswith("__main__")
 )
 
 

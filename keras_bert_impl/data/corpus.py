@@ -29,7 +29,7 @@ FORMATS = ("auto", "sentences", "documents", "jsonl")
 # at the CJK full stops 。！？. Deliberately simple: BERT only needs
 # sentence-like segments for NSP, and a missed boundary only merges two.
 _SENTENCE_END = re.compile(
-    r"([.!?][\"'”’)\]]*)\s+(?=[\"'“‘(\[]?[A-Z0-9])|([。！？])"
+    r"([.!?][\"'”’)\]]*)\s+(?=[\"'“‘(\[]?[A-Z0-9\u4e00-\u9fff])|([。！？])"
 )
 
 
@@ -123,7 +123,8 @@ def read_documents(
     Example:
     >>> import tempfile, os
     >>> path = os.path.join(tempfile.mkdtemp(), "c.txt")
-    >>> _ = open(path, "w").write("A b.\\nC d.\\n\\nE f.\\n")
+    >>> with open(path, "w") as f:
+    ...     _ = f.write("A b.\\nC d.\\n\\nE f.\\n")
     >>> list(read_documents([path]))
     [['A b.', 'C d.'], ['E f.']]
     """
