@@ -89,7 +89,9 @@ def get_strategy(
     if name == "one_device":
         device = (devices or [None])[0]
         if device is None:
-            device = "/gpu:0" if tf.config.list_logical_devices("GPU") else "/cpu:0"
+            device = (
+                "/gpu:0" if tf.config.list_logical_devices("GPU") else "/cpu:0"
+            )
         return tf.distribute.OneDeviceStrategy(device)
     if name == "mirrored":
         return tf.distribute.MirroredStrategy(devices)
@@ -266,6 +268,7 @@ class ReplicaXLAMixin:
         strategy = self.distribute_strategy
         _skip_optimizer_all_reduce(self.optimizer)
         forward_backward = self._compiled(self._forward_backward)
+
         def replica_step(data):
             x, y, sample_weight = _unpack(data)
             loss, gradients, y_pred = forward_backward(x, y, sample_weight)
@@ -292,6 +295,7 @@ class ReplicaXLAMixin:
             return self.test_function
         strategy = self.distribute_strategy
         forward = self._compiled(self._forward)
+
         def replica_step(data):
             x, y, sample_weight = _unpack(data)
             loss, y_pred = forward(x, y, sample_weight)

@@ -1,0 +1,333 @@
+"""Pretraining callbacks: TensorBoard scalars, NaN guard, checkpoints.
+
+* `PretrainingTensorBoard` writes every log (both losses, both
+  accuracies, the total loss), the learning rate and examples/second to
+  `log_dir/train` and the validation logs under the same tags to
+  `log_dir/validation`, against the global step (batches consumed), so a
+  resumed run continues its curves.
+* `NonFiniteLossGuard` stops the run at the first NaN/inf loss, before any
+  later callback (checkpoints) sees the step.
+* `PretrainingCheckpoint` saves, at each epoch end, the whole training
+  state (model variables including dropout seeds, optimizer variables)
+  and exports the encoder beside `vocab.txt` and the configs;
+  `restore_training_state` reads the newest complete state back.
+
+Keras 3 writes tensor summaries: read the event files back with
+tensorboard's `EventAccumulator(path).Reload().Tensors(tag)`.
+"""
+
+import json
+import math
+import os
+import shutil
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+STATE_FILE = "state.npz"
+POINTER_FILE = "latest.json"
+
+
+class NonFiniteLossError(RuntimeError):
+    """Raised when the training loss becomes NaN or infinite."""
+
+
+def global_step(model: keras.Model) -> int:
+    """Batches consumed so far: the optimizer's step counter.
+
+    With gradient accumulation this counts micro-batches (`fit` steps),
+    not weight updates.
+    """
+    optimizer = model.optimizer
+    optimizer = getattr(optimizer, "inner_optimizer", optimizer)
+    return int(keras.ops.convert_to_numpy(optimizer._iterations))
+
+
+def current_learning_rate(model: keras.Model) -> float:
+    """The learning rate the optimizer uses at its current step."""
+    return float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+
+
+class PretrainingTensorBoard(keras.callbacks.Callback):
+    """TensorBoard scalars for pretraining, train and validation.
+
+    At each epoch end it writes every training log (`loss`,
+    `masked_lm_loss`, `next_sentence_loss`, `masked_lm_accuracy`,
+    `next_sentence_accuracy`), `learning_rate` and `examples_per_second`
+    to `log_dir/train`, and the `val_` logs without the prefix to
+    `log_dir/validation`, at step = global step. With an integer
+    `update_freq` it also writes the running training logs every
+    `update_freq` steps (any value: steps are counted globally, so epoch
+    scalars are never dropped).
+
+    Args:
+        log_dir: str. The run's TensorBoard folder.
+        global_batch_size: int. Examples per step over all replicas, for
+            `examples_per_second`.
+        update_freq: `"epoch"` or int. Defaults to `"epoch"`.
+
+    Example:
+    >>> import tempfile
+    >>> tb = PretrainingTensorBoard(tempfile.mkdtemp(), global_batch_size=8)
+    >>> tb.update_freq
+    'epoch'
+    """
+
+    def __init__(
+        self,
+        log_dir: str,
+        global_batch_size: int,
+        update_freq: str | int = "epoch",
+    ):
+        super().__init__()
+        if update_freq != "epoch" and not (
+            isinstance(update_freq, int) and update_freq > 0
+        ):
+            raise ValueError(
+                "`update_freq` must be 'epoch' or a positive integer. "
+                f"Received: update_freq={update_freq!r}"
+            )
+        self.log_dir = log_dir
+        self.global_batch_size = global_batch_size
+        self.update_freq = update_freq
+        self._writers = {}
+
+    def _writer(self, name):
+        if name not in self._writers:
+            self._writers[name] = tf.summary.create_file_writer(
+                os.path.join(self.log_dir, name)
+            )
+        return self._writers[name]
+
+    def _write(self, name, logs, step):
+        with self._writer(name).as_default():
+            for tag, value in logs.items():
+                tf.summary.scalar(tag, float(value), step=step)
+        self._writer(name).flush()
+
+    def on_train_begin(self, logs=None):
+        self._step = global_step(self.model)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch_start = time.perf_counter()
+        self._epoch_start_step = self._step
+        self._window_start = (self._epoch_start, self._step)
+
+    def _throughput(self, since_time, since_step):
+        elapsed = max(time.perf_counter() - since_time, 1e-9)
+        return (self._step - since_step) * self.global_batch_size / elapsed
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._step += 1
+        if self.update_freq == "epoch" or self._step % self.update_freq:
+            return
+        scalars = {k: v for k, v in (logs or {}).items()}
+        scalars["learning_rate"] = current_learning_rate(self.model)
+        scalars["examples_per_second"] = self._throughput(*self._window_start)
+        self._window_start = (time.perf_counter(), self._step)
+        self._write("train", scalars, self._step)
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        train = {k: v for k, v in logs.items() if not k.startswith("val_")}
+        train["learning_rate"] = current_learning_rate(self.model)
+        train["examples_per_second"] = self._throughput(
+            self._epoch_start, self._epoch_start_step
+        )
+        logs["examples_per_second"] = train["examples_per_second"]
+        self._write("train", train, self._step)
+        val = {k[4:]: v for k, v in logs.items() if k.startswith("val_")}
+        if val:
+            self._write("validation", val, self._step)
+
+    def on_train_end(self, logs=None):
+        for writer in self._writers.values():
+            writer.close()
+        self._writers = {}
+
+
+class NonFiniteLossGuard(keras.callbacks.Callback):
+    """Stops training at the first NaN or infinite loss, with a message.
+
+    Put it first in the callback list: it raises `NonFiniteLossError`
+    from `on_train_batch_end`, so no later callback (checkpointing) runs
+    for the bad step and the last good checkpoint stays as it was.
+
+    Example:
+    >>> guard = NonFiniteLossGuard()
+    >>> guard.on_train_batch_end(0, {"loss": 1.5}) is None
+    True
+    """
+
+    def __init__(self, checkpoint_dir: str | None = None):
+        super().__init__()
+        self.checkpoint_dir = checkpoint_dir
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is None or math.isfinite(float(loss)):
+            return
+        self.model.stop_training = True
+        where = ""
+        if self.checkpoint_dir is not None:
+            step = latest_checkpoint_step(self.checkpoint_dir)
+            where = (
+                f" The last good checkpoint (step {step}) in "
+                f"{self.checkpoint_dir} is intact; lower the learning rate "
+                "or check the data, then resume."
+                if step
+                else " No checkpoint had been written yet."
+            )
+        raise NonFiniteLossError(
+            f"The training loss became {float(loss)} at step "
+            f"{global_step(self.model)} (batch {batch} of this epoch); "
+            f"training stopped.{where}"
+        )
+
+
+def _state_variables(model):
+    """Model (weights, dropout seeds) and optimizer variables, by name."""
+    named = {}
+    for i, v in enumerate(model.variables):
+        named[f"model/{i:04d}/{v.path}"] = v
+    for i, v in enumerate(model.optimizer.variables):
+        named[f"optimizer/{i:04d}/{v.path}"] = v
+    return named
+
+
+def latest_checkpoint_step(directory: str) -> int:
+    """The step of the newest complete training state, or 0 if none."""
+    pointer = os.path.join(directory, POINTER_FILE)
+    if not os.path.isfile(pointer):
+        return 0
+    with open(pointer, encoding="utf-8") as f:
+        return int(json.load(f)["step"])
+
+
+def save_training_state(model: keras.Model, directory: str, keep: int = 2):
+    """Writes the training state as `directory/ckpt-<step>/state.npz`.
+
+    The folder is written under a temporary name and renamed; the
+    `latest.json` pointer is replaced last, so a kill at any moment leaves
+    the previous complete state readable. Keeps the `keep` newest states.
+
+    Returns:
+        The global step saved.
+    """
+    step = global_step(model)
+    os.makedirs(directory, exist_ok=True)
+    final = os.path.join(directory, f"ckpt-{step:09d}")
+    tmp = f"{final}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(tmp)
+    arrays = {
+        name: keras.ops.convert_to_numpy(v)
+        for name, v in _state_variables(model).items()
+    }
+    np.savez(os.path.join(tmp, STATE_FILE), **arrays)
+    shutil.rmtree(final, ignore_errors=True)
+    os.replace(tmp, final)
+    pointer = os.path.join(directory, POINTER_FILE)
+    with open(f"{pointer}.tmp", "w", encoding="utf-8") as f:
+        json.dump({"step": step, "path": os.path.basename(final)}, f)
+    os.replace(f"{pointer}.tmp", pointer)
+    states = sorted(
+        d
+        for d in os.listdir(directory)
+        if d.startswith("ckpt-") and ".tmp" not in d
+    )
+    for old in states[:-keep]:
+        shutil.rmtree(os.path.join(directory, old), ignore_errors=True)
+    return step
+
+
+def restore_training_state(model: keras.Model, directory: str) -> int:
+    """Restores the newest training state in `directory`; returns its step.
+
+    The model and its optimizer must be built (`optimizer.build`). Returns
+    0 and changes nothing when `directory` holds no state.
+
+    Raises:
+        ValueError: the state does not match the model or optimizer.
+    """
+    step = latest_checkpoint_step(directory)
+    if step == 0:
+        return 0
+    path = os.path.join(directory, f"ckpt-{step:09d}", STATE_FILE)
+    variables = _state_variables(model)
+    with np.load(path) as data:
+        stored = set(data.files)
+        if stored != set(variables):
+            extra = sorted(stored - set(variables))[:3]
+            missing = sorted(set(variables) - stored)[:3]
+            raise ValueError(
+                f"The training state {path} does not match this model and "
+                f"optimizer (another config, optimizer or precision?). "
+                f"Missing: {missing}; unexpected: {extra}"
+            )
+        for name, variable in variables.items():
+            value = data[name]
+            if tuple(value.shape) != tuple(variable.shape):
+                raise ValueError(
+                    f"{name} in {path} has shape {value.shape}; the model "
+                    f"expects {tuple(variable.shape)}."
+                )
+            variable.assign(value)
+    return step
+
+
+class PretrainingCheckpoint(keras.callbacks.Callback):
+    """Saves the training state and exports the encoder at epoch ends.
+
+    Layout under `directory`:
+    `checkpoints/ckpt-<step>/state.npz` (+ `latest.json`), the training
+    state `restore_training_state` reads; `encoder/`, a Hugging Face
+    checkpoint (`config.json`, `model.safetensors`, `vocab.txt`) that
+    `keras_bert_impl.load_checkpoint` and fine-tuning read. Only the chief
+    writes under multi-worker training (`is_chief=False` elsewhere).
+
+    Args:
+        directory: str. The run folder (`logdir`).
+        vocab: optional str. `vocab.txt` copied beside the encoder.
+        keep: int. Training states kept. Defaults to `2`.
+        is_chief: bool. Whether this process writes. Defaults to `True`.
+    """
+
+    def __init__(
+        self,
+        directory: str,
+        vocab: str | None = None,
+        keep: int = 2,
+        is_chief: bool = True,
+    ):
+        super().__init__()
+        self.directory = directory
+        self.vocab = vocab
+        self.keep = keep
+        self.is_chief = is_chief
+
+    @property
+    def checkpoint_dir(self) -> str:
+        return os.path.join(self.directory, "checkpoints")
+
+    @property
+    def encoder_dir(self) -> str:
+        return os.path.join(self.directory, "encoder")
+
+    def on_epoch_end(self, epoch, logs=None):
+        if not self.is_chief:
+            return
+        save_training_state(self.model, self.checkpoint_dir, self.keep)
+        export_encoder(self.model.encoder, self.encoder_dir, self.vocab)
+
+
+def export_encoder(encoder, path: str, vocab: str | None = None) -> str:
+    """Saves `encoder` as a Hugging Face checkpoint that `load_checkpoint`
+    reads, with `vocab.txt`, replacing any previous export atomically."""
+    from keras_bert_impl.checkpoints.io import save_checkpoint
+
+    return str(
+        save_checkpoint(encoder, path, format="hf", vocab=vocab, overwrite=True)
+    )

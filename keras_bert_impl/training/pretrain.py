@@ -1,0 +1,444 @@
+"""`pretrain`: BERT pretraining (masked LM + NSP) with `model.fit`.
+
+One call validates everything, builds the strategy, the data pipeline,
+the model and BERT's optimizer, restores the newest checkpoint of the run
+if there is one, and calls `model.fit`:
+
+>>> config = PretrainingConfig(  # doctest: +SKIP
+...     model="tiny", vocab="vocab.txt", train=["corpus/*.txt"],
+...     logdir="runs/tiny", steps=10_000, batch_size=32)
+>>> history = pretrain(config)  # doctest: +SKIP
+
+An "epoch" here is `steps_per_epoch` steps of an endless stream (the
+corpus repeats with new pairs and masks): it is the unit of logging,
+validation and checkpointing, not a pass over the corpus.
+
+Run folder (`logdir`): `pretraining_config.json` (the resolved config),
+`bert_config.json`, `vocab.txt`, `train/` and `validation/` TensorBoard
+events, `checkpoints/` (training states for resume) and `encoder/` (the
+encoder as a Hugging Face checkpoint with `vocab.txt`, for
+`load_checkpoint` and fine-tuning).
+
+Resume: run the same command again. The newest training state (weights,
+dropout seeds, optimizer moments and step) is restored, the data stream
+skips the batches already consumed (it is a deterministic function of
+`seed`), and training continues from that epoch boundary: the result is
+the run that was never interrupted.
+"""
+
+import dataclasses
+import json
+import os
+import shutil
+from typing import Any
+
+import keras
+
+from keras_bert_impl.config import BertConfig
+from keras_bert_impl.models.pretrainer import BertPretrainer
+from keras_bert_impl.training.distribute import STRATEGIES
+from keras_bert_impl.training.distribute import ReplicaXLAMixin
+from keras_bert_impl.training.optimization import OPTIMIZERS
+
+DTYPES = ("float32", "mixed_bfloat16", "mixed_float16")
+CONFIG_FILE = "pretraining_config.json"
+
+
+@keras.saving.register_keras_serializable(package="keras_bert_impl")
+class PretrainingModel(ReplicaXLAMixin, BertPretrainer):
+    """`BertPretrainer` whose train step runs on every tf.distribute strategy.
+
+    Same graph, losses, metrics and `compile()` defaults as
+    `BertPretrainer`; `fit` XLA-compiles each replica's forward and
+    backward pass and all-reduces gradients outside XLA (see
+    `keras_bert_impl.training.distribute`), so it also trains under
+    `MirroredStrategy` on several CPUs and `MultiWorkerMirroredStrategy`.
+
+    Example:
+    >>> from keras_bert_impl import build_encoder
+    >>> encoder = build_encoder(BertConfig.preset(
+    ...     "tiny", vocabulary_size=32, num_layers=1))
+    >>> model = PretrainingModel(encoder)
+    >>> sorted(model.output.keys())
+    ['masked_lm', 'next_sentence']
+    """
+
+
+@dataclasses.dataclass
+class PretrainingConfig:
+    """Everything a pretraining run needs; JSON-able, validated on use.
+
+    Args:
+        vocab: str. `vocab.txt` of the tokenizer.
+        train: list of str. Training files, folders or globs.
+        logdir: str. Run folder (its parent must exist).
+        model: str or dict. A `BertConfig` preset name (its
+            `vocabulary_size` is set from `vocab`), a path to a JSON config,
+            or a dict of `BertConfig` fields. Defaults to `"tiny"`.
+        validation: optional list of str. Held-out files; validation
+            losses and accuracies are logged at each epoch end.
+        steps: int. Total training steps (global batches).
+        steps_per_epoch: int. Steps between logs, validation and
+            checkpoints; must divide `steps`.
+        batch_size: int. Global batch size (all replicas together).
+        max_seq_length: int. Tokens per example.
+        max_predictions_per_seq: optional int. Masked-LM slots per example
+            (default `ceil(0.15 × max_seq_length)`).
+        learning_rate: float. Peak learning rate.
+        warmup_steps: optional int. Linear warmup (default 10% of the
+            optimizer updates, at most 10,000).
+        weight_decay: float. Decoupled weight decay (LayerNorm and biases
+            excluded).
+        optimizer: str. `"adamw"` or `"lamb"`.
+        gradient_accumulation_steps: int. Steps averaged per update
+            (single-replica strategies only).
+        dtype: str. `"float32"`, `"mixed_bfloat16"` or `"mixed_float16"`
+            (dynamic loss scaling).
+        jit_compile: bool. XLA-compile the train step.
+        strategy: str. See `get_strategy`.
+        validation_steps: int. Validation batches (fixed, cached).
+        seed: int. Seeds weights, dropout, pairs, masks and shuffling.
+        lower_case: bool. Tokenizer lower-casing.
+        cache_dir: optional str. TFRecord cache of the tokenized corpus.
+        keep_checkpoints: int. Training states kept.
+        tensorboard_update_freq: `"epoch"` or int (steps).
+    """
+
+    vocab: str
+    train: list[str]
+    logdir: str
+    model: str | dict[str, Any] = "tiny"
+    validation: list[str] | None = None
+    steps: int = 1000
+    steps_per_epoch: int = 100
+    batch_size: int = 32
+    max_seq_length: int = 128
+    max_predictions_per_seq: int | None = None
+    learning_rate: float = 1e-4
+    warmup_steps: int | None = None
+    weight_decay: float = 0.01
+    optimizer: str = "adamw"
+    gradient_accumulation_steps: int = 1
+    dtype: str = "float32"
+    jit_compile: bool = True
+    strategy: str = "default"
+    validation_steps: int = 10
+    seed: int = 0
+    lower_case: bool = True
+    cache_dir: str | None = None
+    keep_checkpoints: int = 2
+    tensorboard_update_freq: str | int = "epoch"
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, config: dict[str, Any]) -> "PretrainingConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(config) - known)
+        if unknown:
+            raise ValueError(
+                f"Unknown PretrainingConfig field(s) {unknown}. Known: "
+                f"{sorted(known)}"
+            )
+        return cls(**config)
+
+    def to_json(self, path: str | None = None) -> str:
+        text = json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
+        if path is not None:
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(text)
+        return text
+
+
+def _positive_int(name, value):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(
+            f"`{name}` must be a positive integer. Received: {name}={value!r}"
+        )
+
+
+def resolve_bert_config(model, vocabulary_size: int) -> BertConfig:
+    """The model's `BertConfig`, checked against the vocabulary size.
+
+    A preset name takes the vocabulary's size; a JSON file or dict must
+    already agree with it.
+
+    Example:
+    >>> resolve_bert_config("tiny", 100).vocabulary_size
+    100
+    >>> resolve_bert_config({"vocabulary_size": 99}, 100)
+    Traceback (most recent call last):
+    ...
+    ValueError: The vocabulary has 100 tokens but the model config has vocabulary_size=99. Use a vocab.txt of the model's size, or a config with vocabulary_size=100.
+    """  # noqa: E501
+    if isinstance(model, BertConfig):
+        config = model
+    elif isinstance(model, dict):
+        config = BertConfig.from_any_dict(model)
+    elif isinstance(model, str) and model in BertConfig.presets():
+        return BertConfig.preset(model, vocabulary_size=vocabulary_size)
+    elif isinstance(model, str):
+        config = BertConfig.from_json(model)
+    else:
+        raise ValueError(
+            "`model` must be a preset name, a JSON path or a dict. "
+            f"Received: model={model!r}"
+        )
+    if config.vocabulary_size != vocabulary_size:
+        raise ValueError(
+            f"The vocabulary has {vocabulary_size} tokens but the model "
+            f"config has vocabulary_size={config.vocabulary_size}. Use a "
+            "vocab.txt of the model's size, or a config with "
+            f"vocabulary_size={vocabulary_size}."
+        )
+    return config
+
+
+def validate(config: PretrainingConfig) -> BertConfig:
+    """Checks a `PretrainingConfig` without TensorFlow; returns the model's.
+
+    Raises:
+        ValueError: a clear message for each misuse: a vocabulary whose size
+            does not match the model, `max_seq_length` above the model's
+            positions, a missing `logdir` parent, no corpus file, and any
+            out-of-range number or unknown name.
+    """
+    from keras_bert_impl.data.corpus import resolve_files
+    from keras_bert_impl.tokenization.vocab import read_vocab
+
+    for name in (
+        "steps",
+        "steps_per_epoch",
+        "batch_size",
+        "max_seq_length",
+        "gradient_accumulation_steps",
+        "validation_steps",
+        "keep_checkpoints",
+    ):
+        _positive_int(name, getattr(config, name))
+    if config.steps % config.steps_per_epoch:
+        raise ValueError(
+            "`steps_per_epoch` must divide `steps` (checkpoints and resume "
+            f"happen at epoch ends). Received: steps={config.steps}, "
+            f"steps_per_epoch={config.steps_per_epoch}"
+        )
+    if config.steps % config.gradient_accumulation_steps:
+        raise ValueError(
+            "`gradient_accumulation_steps` must divide `steps`. Received: "
+            f"steps={config.steps}, gradient_accumulation_steps="
+            f"{config.gradient_accumulation_steps}"
+        )
+    for name, value, allowed in (
+        ("dtype", config.dtype, DTYPES),
+        ("optimizer", config.optimizer, OPTIMIZERS),
+        ("strategy", config.strategy, STRATEGIES),
+    ):
+        if value not in allowed:
+            raise ValueError(
+                f"`{name}` must be one of {allowed}. Received: {name}={value!r}"
+            )
+    if not config.learning_rate > 0:
+        raise ValueError(
+            "`learning_rate` must be positive. Received: "
+            f"learning_rate={config.learning_rate}"
+        )
+    parent = os.path.dirname(os.path.abspath(config.logdir))
+    if not os.path.isdir(parent):
+        raise ValueError(
+            f"The parent folder of logdir does not exist: {parent}. Create "
+            f"it first. Received: logdir={config.logdir!r}"
+        )
+    if os.path.exists(config.logdir) and not os.path.isdir(config.logdir):
+        raise ValueError(
+            f"logdir exists and is not a folder. Received: "
+            f"logdir={config.logdir!r}"
+        )
+    if not os.path.isfile(config.vocab):
+        raise ValueError(
+            f"No vocabulary file. Received: vocab={config.vocab!r}"
+        )
+    bert_config = resolve_bert_config(
+        config.model, len(read_vocab(config.vocab))
+    )
+    if config.max_seq_length > bert_config.max_sequence_length:
+        raise ValueError(
+            "`max_seq_length` exceeds the model's learned positions "
+            f"(max_sequence_length={bert_config.max_sequence_length}). "
+            f"Received: max_seq_length={config.max_seq_length}"
+        )
+    if isinstance(config.train, str):
+        raise ValueError(
+            "`train` must be a list of files or globs. Received: "
+            f"train={config.train!r}"
+        )
+    resolve_files(config.train)
+    if config.validation:
+        resolve_files(config.validation)
+    return bert_config
+
+
+def _warmup_steps(config, updates):
+    if config.warmup_steps is not None:
+        return config.warmup_steps
+    return min(10_000, updates // 10)
+
+
+def _is_chief(strategy) -> bool:
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.cluster_spec().as_dict():
+        return True
+    return resolver.task_type in ("chief", None) or (
+        resolver.task_type == "worker" and resolver.task_id == 0
+    )
+
+
+def pretrain(
+    config: PretrainingConfig,
+    callbacks: list[keras.callbacks.Callback] | None = None,
+    verbose: str | int = "auto",
+) -> keras.callbacks.History:
+    """Pretrains BERT (masked LM + NSP) with `model.fit`, resumably.
+
+    Every check runs before any training (see `validate`; the batch size
+    must also divide over the strategy's replicas and the corpus must hold
+    at least two documents). If `logdir` holds a training state, the run
+    resumes from it.
+
+    Args:
+        config: `PretrainingConfig`.
+        callbacks: optional extra Keras callbacks.
+        verbose: `fit`'s verbosity (`"auto"`: progress bar).
+
+    Returns:
+        The `History` of this call's `fit` (empty if already complete).
+
+    Raises:
+        ValueError: invalid configuration or data (before training).
+        NonFiniteLossError: the loss became NaN/inf (the last good
+            checkpoint is kept).
+    """
+    bert_config = validate(config)
+    import tensorflow as tf
+
+    from keras_bert_impl.data.pretraining import pretraining_dataset
+    from keras_bert_impl.models.encoder import build_encoder
+    from keras_bert_impl.tokenization.bert_tokenizer import BertTokenizer
+    from keras_bert_impl.training.callbacks import NonFiniteLossGuard
+    from keras_bert_impl.training.callbacks import PretrainingCheckpoint
+    from keras_bert_impl.training.callbacks import PretrainingTensorBoard
+    from keras_bert_impl.training.callbacks import restore_training_state
+    from keras_bert_impl.training.distribute import get_strategy
+    from keras_bert_impl.training.optimization import create_optimizer
+
+    strategy = get_strategy(config.strategy)
+    replicas = strategy.num_replicas_in_sync
+    if config.batch_size % replicas:
+        raise ValueError(
+            f"`batch_size` (global) must be divisible by the {replicas} "
+            f"replicas of strategy={config.strategy!r}. Received: "
+            f"batch_size={config.batch_size}"
+        )
+    if config.gradient_accumulation_steps > 1 and replicas > 1:
+        raise ValueError(
+            "Gradient accumulation runs on one replica only (Keras 3.15's "
+            "accumulation cannot merge across replicas inside its "
+            "conditional update); raise batch_size instead. Received: "
+            f"gradient_accumulation_steps="
+            f"{config.gradient_accumulation_steps}, replicas={replicas}"
+        )
+    tokenizer = BertTokenizer(config.vocab, lower_case=config.lower_case)
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = (
+        tf.data.experimental.AutoShardPolicy.DATA
+    )
+
+    def dataset(files, seed, skip=0, repeat=True):
+        ds = pretraining_dataset(
+            files,
+            tokenizer,
+            max_seq_length=config.max_seq_length,
+            batch_size=config.batch_size,
+            seed=seed,
+            max_predictions_per_seq=config.max_predictions_per_seq,
+            cache_dir=config.cache_dir,
+            repeat=repeat,
+        )
+        return ds.skip(skip).with_options(options)
+
+    dataset(config.train, config.seed)  # corpus checks (empty, 1 document)
+    validation = None
+    if config.validation:
+        validation = (
+            dataset(config.validation, config.seed + 1)
+            .take(config.validation_steps)
+            .cache()
+        )
+
+    chief = _is_chief(strategy)
+    if chief:
+        os.makedirs(config.logdir, exist_ok=True)
+        config.to_json(os.path.join(config.logdir, CONFIG_FILE))
+        bert_config.to_json(os.path.join(config.logdir, "bert_config.json"))
+        vocab_copy = os.path.join(config.logdir, "vocab.txt")
+        if os.path.abspath(config.vocab) != os.path.abspath(vocab_copy):
+            shutil.copyfile(config.vocab, vocab_copy)
+
+    keras.utils.set_random_seed(config.seed)
+    updates = config.steps // config.gradient_accumulation_steps
+    with strategy.scope():
+        encoder = build_encoder(
+            bert_config,
+            dtype=None if config.dtype == "float32" else config.dtype,
+        )
+        model = PretrainingModel(encoder)
+        model.compile(
+            optimizer=create_optimizer(
+                config.learning_rate,
+                total_steps=updates,
+                warmup_steps=_warmup_steps(config, updates),
+                optimizer=config.optimizer,
+                weight_decay=config.weight_decay,
+                gradient_accumulation_steps=config.gradient_accumulation_steps,
+                loss_scale=config.dtype == "mixed_float16",
+            ),
+            jit_compile=config.jit_compile,
+        )
+        model.optimizer.build(model.trainable_variables)
+
+    checkpoint = PretrainingCheckpoint(
+        config.logdir,
+        vocab=config.vocab,
+        keep=config.keep_checkpoints,
+        is_chief=chief,
+    )
+    step = restore_training_state(model, checkpoint.checkpoint_dir)
+    if step % config.steps_per_epoch:
+        raise ValueError(
+            f"The checkpoint in {checkpoint.checkpoint_dir} is at step "
+            f"{step}, not an epoch boundary of steps_per_epoch="
+            f"{config.steps_per_epoch}: resume with the run's own config."
+        )
+    epochs = config.steps // config.steps_per_epoch
+    initial_epoch = step // config.steps_per_epoch
+    if initial_epoch >= epochs:
+        return keras.callbacks.History()
+    all_callbacks = [
+        NonFiniteLossGuard(checkpoint.checkpoint_dir),
+        checkpoint,
+        PretrainingTensorBoard(
+            config.logdir,
+            global_batch_size=config.batch_size,
+            update_freq=config.tensorboard_update_freq,
+        ),
+        *(callbacks or []),
+    ]
+    return model.fit(
+        dataset(config.train, config.seed, skip=step),
+        epochs=epochs,
+        initial_epoch=initial_epoch,
+        steps_per_epoch=config.steps_per_epoch,
+        validation_data=validation,
+        callbacks=all_callbacks,
+        verbose=verbose,
+    )
