@@ -1,0 +1,150 @@
+"""`keras-bert-impl pretrain`: masked-LM + NSP pretraining with model.fit."""
+
+import argparse
+
+
+def register(subparsers) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "pretrain",
+        help="pretrain BERT (masked LM + NSP) on text files",
+        description=(
+            "Pretrain BERT from scratch with model.fit: dynamic masking, "
+            "AdamW with warmup and linear decay, XLA, TensorBoard scalars in "
+            "LOGDIR/train and LOGDIR/validation, checkpoints in "
+            "LOGDIR/checkpoints and the encoder in LOGDIR/encoder. Run the "
+            "same command again to resume an interrupted run."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    add = parser.add_argument
+    add(
+        "--config",
+        default="tiny",
+        help="model: a preset (tiny, mini, small, medium, base, large; "
+        "its vocabulary size is taken from --vocab) or a JSON config",
+    )
+    add("--vocab", required=True, help="vocab.txt of the tokenizer")
+    add(
+        "--train",
+        action="append",
+        required=True,
+        metavar="GLOB",
+        help="training files, folders or globs (quote them); repeatable",
+    )
+    add(
+        "--validation",
+        action="append",
+        metavar="GLOB",
+        help="held-out files for validation scalars; repeatable",
+    )
+    add("--logdir", required=True, help="run folder (its parent must exist)")
+    add("--steps", type=int, default=1000, help="total training steps")
+    add(
+        "--steps-per-epoch",
+        type=int,
+        default=100,
+        help="steps between logs, validation and checkpoints; divides --steps",
+    )
+    add("--batch-size", type=int, default=32, help="global batch size")
+    add("--max-seq-length", type=int, default=128)
+    add(
+        "--max-predictions",
+        type=int,
+        default=None,
+        help="default 15%% of length",
+    )
+    add("--learning-rate", type=float, default=1e-4, help="peak rate")
+    add(
+        "--warmup-steps",
+        type=int,
+        default=None,
+        help="default 10%% of the updates, at most 10000",
+    )
+    add("--weight-decay", type=float, default=0.01)
+    add("--optimizer", choices=("adamw", "lamb"), default="adamw")
+    add("--gradient-accumulation-steps", type=int, default=1)
+    add(
+        "--dtype",
+        choices=("float32", "mixed_bfloat16", "mixed_float16"),
+        default="float32",
+    )
+    add(
+        "--strategy",
+        choices=("default", "one_device", "mirrored", "multi_worker", "tpu"),
+        default="default",
+        help="tf.distribute strategy; multi_worker reads TF_CONFIG",
+    )
+    add(
+        "--no-jit",
+        dest="jit_compile",
+        action="store_false",
+        help="do not XLA-compile the train step",
+    )
+    add("--validation-steps", type=int, default=10)
+    add("--seed", type=int, default=0)
+    add(
+        "--no-lower-case",
+        dest="lower_case",
+        action="store_false",
+        help="cased tokenizer",
+    )
+    add("--cache-dir", default=None, help="cache of the tokenized corpus")
+    add(
+        "--tensorboard-update-freq",
+        default="epoch",
+        help="'epoch' or a number of steps",
+    )
+    add(
+        "--quiet",
+        action="store_true",
+        help="one line per epoch instead of the progress bar",
+    )
+    parser.set_defaults(func=run)
+    return parser
+
+
+def to_config(args):
+    """The `PretrainingConfig` of parsed arguments (the only flag mapping)."""
+    from keras_bert_impl.training.pretrain import PretrainingConfig
+
+    freq = args.tensorboard_update_freq
+    return PretrainingConfig(
+        vocab=args.vocab,
+        train=list(args.train),
+        validation=list(args.validation) if args.validation else None,
+        logdir=args.logdir,
+        model=args.config,
+        steps=args.steps,
+        steps_per_epoch=args.steps_per_epoch,
+        batch_size=args.batch_size,
+        max_seq_length=args.max_seq_length,
+        max_predictions_per_seq=args.max_predictions,
+        learning_rate=args.learning_rate,
+        warmup_steps=args.warmup_steps,
+        weight_decay=args.weight_decay,
+        optimizer=args.optimizer,
+        gradient_accumulation_steps=args.gradient_accumulation_steps,
+        dtype=args.dtype,
+        jit_compile=args.jit_compile,
+        strategy=args.strategy,
+        validation_steps=args.validation_steps,
+        seed=args.seed,
+        lower_case=args.lower_case,
+        cache_dir=args.cache_dir,
+        tensorboard_update_freq=int(freq) if freq.isdigit() else freq,
+    )
+
+
+def run(args) -> int:
+    import os
+
+    from keras_bert_impl.training.pretrain import pretrain
+
+    config = to_config(args)
+    history = pretrain(config, verbose=2 if args.quiet else "auto")
+    logs = {k: v[-1] for k, v in history.history.items()}
+    summary = ", ".join(f"{k} {v:.4f}" for k, v in sorted(logs.items()))
+    print(f"done: {summary or 'nothing left to train'}")
+    print(f"encoder: {os.path.join(config.logdir, 'encoder')}")
+    print(f"tensorboard --logdir {config.logdir}")
+    return 0
