@@ -1,6 +1,7 @@
 """Reading pretraining corpora: files → documents → sentences.
 
-Three formats, chosen per call (`corpus_format`) or detected per file:
+Three formats, one per call (`corpus_format`, or detected from the file
+names):
 
 - `"sentences"`: the original BERT format, one sentence per line and a
   blank line between documents;
@@ -12,17 +13,20 @@ Three formats, chosen per call (`corpus_format`) or detected per file:
 Files ending in `.gz` are read through gzip. Bytes are decoded as UTF-8;
 a line that is not valid UTF-8 raises a `ValueError` naming the file and
 line, unless `errors="replace"` (then the bad bytes become U+FFFD, which
-the tokenizer drops). Empty files are skipped and counted.
+the tokenizer drops; counted and logged). Files without text are skipped,
+counted and logged.
 """
 
 import dataclasses
 import glob
 import gzip
 import json
+import logging
 import os
 import re
 
 FORMATS = ("auto", "sentences", "documents", "jsonl")
+logger = logging.getLogger(__name__)
 
 # A sentence ends at ., ! or ? (optionally followed by closing quotes or
 # brackets) before whitespace and an upper-case letter, digit or quote; or
@@ -81,6 +85,32 @@ def _detect_format(path: str) -> str:
     return "sentences"
 
 
+def resolve_format(files, corpus_format: str = "auto") -> str:
+    """The one format of `files`: `corpus_format`, or detected from names.
+
+    `"auto"` reads `.jsonl`/`.json` (optionally `.gz`) files as JSON Lines
+    and anything else as `"sentences"`; a mix of both raises.
+
+    Example:
+    >>> resolve_format(["a.jsonl.gz", "b.jsonl"])
+    'jsonl'
+    """
+    if corpus_format not in FORMATS:
+        raise ValueError(
+            f"`corpus_format` must be one of {FORMATS}. Received: "
+            f"corpus_format={corpus_format!r}"
+        )
+    if corpus_format != "auto":
+        return corpus_format
+    found = sorted({_detect_format(os.fspath(p)) for p in files})
+    if len(found) > 1:
+        raise ValueError(
+            "The corpus mixes JSON Lines and text files; pass "
+            "corpus_format= explicitly (one format per call)."
+        )
+    return found[0] if found else "sentences"
+
+
 def _open_lines(path: str):
     opener = gzip.open if path.endswith(".gz") else open
     with opener(path, "rb") as f:
@@ -89,13 +119,123 @@ def _open_lines(path: str):
 
 @dataclasses.dataclass
 class CorpusStats:
-    """Counts of what reading skipped, reported by the pretraining CLI."""
+    """Counts of what reading skipped or repaired (also logged)."""
 
     files: int = 0
     empty_files: int = 0
     documents: int = 0
     empty_documents: int = 0
     replaced_lines: int = 0
+
+
+class DocumentAssembler:
+    """Turns the lines of corpus files into documents (lists of sentences).
+
+    The one place where a line becomes text: UTF-8 decoding (strict or
+    replacing), JSON parsing, sentence splitting and document boundaries.
+    `read_documents` drives it from Python; `pretraining_dataset` drives it
+    from `tf.data` (lines read by `TextLineDataset`). Holds at most one
+    partial document per file.
+
+    Args:
+        corpus_format: `"sentences"`, `"documents"` or `"jsonl"`.
+        errors: `"strict"` or `"replace"`.
+        text_field: the JSON Lines field holding the text.
+        stats: optional `CorpusStats` updated while reading.
+
+    Example:
+    >>> assembler = DocumentAssembler("sentences")
+    >>> assembler.line("f.txt", 1, b"One. Two")
+    []
+    >>> assembler.line("f.txt", 2, b"")
+    [['One. Two']]
+    >>> assembler.end_file("f.txt")
+    []
+    """
+
+    def __init__(
+        self, corpus_format, errors="strict", text_field="text", stats=None
+    ):
+        if corpus_format not in FORMATS[1:]:
+            raise ValueError(
+                f"`corpus_format` must be one of {FORMATS[1:]}. Received: "
+                f"corpus_format={corpus_format!r}"
+            )
+        if errors not in ("strict", "replace"):
+            raise ValueError(
+                "`errors` must be 'strict' or 'replace'. Received: "
+                f"errors={errors!r}"
+            )
+        self.corpus_format = corpus_format
+        self.errors = errors
+        self.text_field = text_field
+        self.stats = stats if stats is not None else CorpusStats()
+        self._partial = {}  # path -> sentences of the open document
+        self._count = {}  # path -> documents so far
+
+    def line(self, path, number, raw):
+        """Feeds line `number` (1-based) of `path`; returns finished docs."""
+        if number == 1:  # a new pass over this file: forget the old one
+            self._partial.pop(path, None)
+            self._count[path] = 0
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            if self.errors == "strict":
+                raise ValueError(
+                    f"{path}:{number}: not valid UTF-8 ({e.reason} at byte "
+                    f"{e.start}). Re-encode the file as UTF-8 or pass "
+                    "errors='replace'."
+                ) from None
+            line = raw.decode("utf-8", errors="replace")
+            self.stats.replaced_lines += 1
+            logger.warning("%s:%d: replaced non-UTF-8 bytes", path, number)
+        line = line.strip()
+        if self.corpus_format == "sentences":
+            if line:
+                self._partial.setdefault(path, []).append(line)
+                return []
+            return self._finish(path, self._partial.pop(path, []))
+        if not line:
+            return []
+        if self.corpus_format == "jsonl":
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise ValueError(
+                    f"{path}:{number}: invalid JSON ({e.msg})."
+                ) from None
+            if not isinstance(record, dict) or self.text_field not in record:
+                raise ValueError(
+                    f"{path}:{number}: the record has no {self.text_field!r} "
+                    "field. Pass text_field= to name the text field."
+                )
+            line = str(record[self.text_field])
+        sentences = [
+            s
+            for paragraph in line.split("\n")
+            for s in split_sentences(paragraph)
+        ]
+        if not sentences:
+            self.stats.empty_documents += 1
+            return []
+        return self._finish(path, sentences)
+
+    def end_file(self, path):
+        """Closes `path`: returns its last document, counts an empty file."""
+        docs = self._finish(path, self._partial.pop(path, []))
+        self.stats.files += 1
+        if not self._count.pop(path, 0):
+            self.stats.empty_files += 1
+            logger.warning("%s: no text, skipped (counted as empty)", path)
+        return docs
+
+    def _finish(self, path, sentences):
+        if not sentences:
+            return []
+        self.stats.documents += 1
+        self._count[path] = self._count.get(path, 0) + 1
+        return [sentences]
 
 
 def read_documents(
@@ -105,14 +245,14 @@ def read_documents(
     text_field: str = "text",
     stats: CorpusStats | None = None,
 ):
-    """Yields documents, each a list of sentence strings.
+    """Yields documents, each a list of sentence strings (streaming).
 
     Args:
         files: paths, folders or glob patterns (see `resolve_files`).
         corpus_format: `"auto"` (`.jsonl`/`.json` → jsonl, else
             sentences), `"sentences"`, `"documents"` or `"jsonl"`.
         errors: `"strict"` raises on a non-UTF-8 line (naming file and
-            line); `"replace"` decodes it with U+FFFD and counts it.
+            line); `"replace"` decodes it with U+FFFD, counts and logs it.
         text_field: the JSON Lines field holding the text.
         stats: optional `CorpusStats` updated while reading.
 
@@ -128,71 +268,11 @@ def read_documents(
     >>> list(read_documents([path]))
     [['A b.', 'C d.'], ['E f.']]
     """
-    if corpus_format not in FORMATS:
-        raise ValueError(
-            f"`corpus_format` must be one of {FORMATS}. Received: "
-            f"corpus_format={corpus_format!r}"
-        )
-    if errors not in ("strict", "replace"):
-        raise ValueError(
-            "`errors` must be 'strict' or 'replace'. Received: "
-            f"errors={errors!r}"
-        )
-    stats = stats if stats is not None else CorpusStats()
-    for path in resolve_files(files):
-        fmt = _detect_format(path) if corpus_format == "auto" else corpus_format
-        stats.files += 1
-        before = stats.documents
-        document = []
+    files = resolve_files(files)
+    fmt = resolve_format(files, corpus_format)
+    assembler = DocumentAssembler(fmt, errors, text_field, stats)
+    for path in files:
+        number = 0
         for number, raw in enumerate(_open_lines(path), start=1):
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as e:
-                if errors == "strict":
-                    raise ValueError(
-                        f"{path}:{number}: not valid UTF-8 ({e.reason} at "
-                        f"byte {e.start}). Re-encode the file as UTF-8 or "
-                        "pass errors='replace'."
-                    ) from None
-                line = raw.decode("utf-8", errors="replace")
-                stats.replaced_lines += 1
-            line = line.strip()
-            if fmt == "sentences":
-                if line:
-                    document.append(line)
-                    continue
-                if document:
-                    stats.documents += 1
-                    yield document
-                document = []
-                continue
-            if not line:
-                continue
-            if fmt == "jsonl":
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError as e:
-                    raise ValueError(
-                        f"{path}:{number}: invalid JSON ({e.msg})."
-                    ) from None
-                if not isinstance(record, dict) or text_field not in record:
-                    raise ValueError(
-                        f"{path}:{number}: the record has no {text_field!r} "
-                        "field. Pass text_field= to name the text field."
-                    )
-                line = str(record[text_field])
-            sentences = [
-                s
-                for paragraph in line.split("\n")
-                for s in split_sentences(paragraph)
-            ]
-            if sentences:
-                stats.documents += 1
-                yield sentences
-            else:
-                stats.empty_documents += 1
-        if document:
-            stats.documents += 1
-            yield document
-        if stats.documents == before:
-            stats.empty_files += 1
+            yield from assembler.line(path, number, raw.rstrip(b"\r\n"))
+        yield from assembler.end_file(path)

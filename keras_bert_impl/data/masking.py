@@ -1,46 +1,60 @@
-"""Dynamic masked-LM masking as a pure function of `(token_ids, seed)`."""
+"""Dynamic masked-LM masking as a pure function of `(token_ids, seed)`.
 
-import numpy as np
+Why not tensorflow-text's `mask_language_model` or keras-hub's
+`MaskedLMMaskGenerator` (which wraps it): their selector and chooser draw
+with stateful random ops (`tf.random.shuffle`, `tf.random.uniform`), so
+the same ids and seed do not give the same masks once inside `tf.data`,
+and the selection count is not rounded without bias. The policies here
+keep their split — a selector (`RandomTokenSelector`) and a chooser
+(`MaskValuesChooser`), each injectable — on stateless random ops.
+"""
+
 import tensorflow as tf
+
+from keras_bert_impl.data.mask_values_chooser import MaskValuesChooser
+from keras_bert_impl.data.token_selector import DEFAULT_UNSELECTABLE
+from keras_bert_impl.data.token_selector import RandomTokenSelector
 
 
 class MaskedLMMasker:
     """Chooses and replaces masked-LM targets in a batch, BERT's way.
 
-    Selection: `masking_rate` (15%) of the selectable tokens of each
-    sequence — every token but `[CLS]`, `[SEP]`, `[PAD]` and `[MASK]` — at
-    most `max_predictions`; the count is `masking_rate × n` rounded
-    stochastically (so the rate is exact on average, also for short
-    sequences) and at least one. With `whole_word_masking`, whole words (a
-    piece and its `##` continuations) are selected together until the
-    count is reached. Replacement: of the selected tokens,
-    `mask_token_rate` (80%) become `[MASK]`, `random_token_rate` (10%) a
-    random non-special token and the rest stay unchanged.
+    Selection (`RandomTokenSelector`): `masking_rate` (15%) of the tokens
+    other than `[CLS]`, `[SEP]`, `[PAD]` and `[MASK]`, at most
+    `max_predictions` per sequence, optionally whole words. Replacement
+    (`MaskValuesChooser`): of the selected tokens, `mask_token_rate` (80%)
+    become `[MASK]`, `random_token_rate` (10%) a random non-special token
+    and the rest stay unchanged. Either policy can be replaced by any
+    callable with the same call signature (`selector(token_ids, seed)` →
+    bool mask, `chooser(token_ids, selected, seed)` → ids).
 
-    Everything is stateless TensorFlow random ops on the given seed: the
-    same `(token_ids, seed)` gives the same output, in `tf.data` or not.
-    Rates can be pinned to 0 or 1 to get exact outputs in tests.
+    Stateless: the same `(token_ids, seed)` gives the same output, in
+    `tf.data` or not. Rates pinned to 0 or 1 give exact outputs.
 
     Args:
-        vocabulary: list of str, the WordPiece vocabulary (for the special
-            ids, the `##` continuations and the random replacements).
+        vocabulary: list of str, the WordPiece vocabulary.
         max_predictions: int. Fixed number of prediction slots.
         masking_rate: float. Defaults to `0.15`.
         mask_token_rate: float. Defaults to `0.8`.
         random_token_rate: float. Defaults to `0.1`.
         whole_word_masking: bool. Defaults to `False`.
-        unselectable_tokens: tokens never selected. Defaults to
-            `("[CLS]", "[SEP]", "[PAD]", "[MASK]")`.
+        unselectable_tokens: tokens never selected.
+        selector: optional selection policy (replaces the four arguments
+            above).
+        chooser: optional replacement policy (replaces the two rates).
 
     Call arguments:
-        token_ids: int32 tensor `(batch_size, seq_len)`.
+        token_ids: int tensor `(batch_size, seq_len)`.
         seed: int tensor of shape `(2,)`, a stateless-random seed.
 
     Returns:
-        A dict: `token_ids` (with replacements), `mask_positions`,
-        `mask_ids` (the original ids) and `mask_weights` (1.0 for a real
-        prediction, 0.0 for a padding slot), each `(batch_size,
-        max_predictions)` after the first.
+        A dict: `token_ids` (with replacements) `(batch_size, seq_len)`,
+        and `(batch_size, max_predictions)` tensors `mask_positions`
+        (selected positions in increasing order, then zeros), `mask_ids`
+        (the original ids there, then zeros) and `mask_weights` (1.0 for a
+        real prediction, 0.0 for a padding slot). These are
+        google-research/bert's `masked_lm_positions`, `masked_lm_ids` and
+        `masked_lm_weights`.
 
     Example:
     >>> vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "b"]
@@ -59,104 +73,56 @@ class MaskedLMMasker:
         mask_token_rate=0.8,
         random_token_rate=0.1,
         whole_word_masking=False,
-        unselectable_tokens=("[CLS]", "[SEP]", "[PAD]", "[MASK]"),
+        unselectable_tokens=DEFAULT_UNSELECTABLE,
+        selector=None,
+        chooser=None,
     ):
         vocabulary = list(vocabulary)
-        if not isinstance(max_predictions, int) or max_predictions <= 0:
+        if (
+            isinstance(max_predictions, bool)
+            or not isinstance(max_predictions, int)
+            or max_predictions <= 0
+        ):
             raise ValueError(
                 "`max_predictions` must be a positive integer. Received: "
                 f"max_predictions={max_predictions!r}"
             )
-        for name, value in (
-            ("masking_rate", masking_rate),
-            ("mask_token_rate", mask_token_rate),
-            ("random_token_rate", random_token_rate),
-        ):
-            if not 0 <= value <= 1:
-                raise ValueError(
-                    f"`{name}` must be in [0, 1]. Received: {name}={value}"
-                )
-        if mask_token_rate + random_token_rate > 1:
+        if not 0 <= masking_rate <= 1:
             raise ValueError(
-                "`mask_token_rate + random_token_rate` must be at most 1. "
-                f"Received: {mask_token_rate} + {random_token_rate}"
-            )
-        missing = [
-            t for t in (*unselectable_tokens, "[MASK]") if t not in vocabulary
-        ]
-        if missing:
-            raise ValueError(
-                f"The vocabulary lacks the special token(s) {missing}."
+                "`masking_rate` must be in [0, 1]. Received: "
+                f"masking_rate={masking_rate}"
             )
         self.max_predictions = max_predictions
-        self.masking_rate = masking_rate
-        self.mask_token_rate = mask_token_rate
-        self.random_token_rate = random_token_rate
-        self.whole_word_masking = whole_word_masking
-        index = {t: i for i, t in enumerate(vocabulary)}
-        self.mask_id = index["[MASK]"]
-        special = [index[t] for t in unselectable_tokens]
-        selectable = np.ones(len(vocabulary), bool)
-        selectable[special] = False
-        self._selectable = tf.constant(selectable)
-        bracketed = np.array(
-            [t.startswith("[") and t.endswith("]") for t in vocabulary]
+        self.selector = selector or RandomTokenSelector(
+            vocabulary,
+            max_predictions,
+            selection_rate=masking_rate,
+            whole_word_masking=whole_word_masking,
+            unselectable_tokens=unselectable_tokens,
         )
-        self._replacements = tf.constant(
-            np.flatnonzero(~bracketed).astype("int32")
-        )
-        self._continuation = tf.constant(
-            np.array([t.startswith("##") for t in vocabulary])
+        self.chooser = chooser or MaskValuesChooser(
+            vocabulary, mask_token_rate, random_token_rate
         )
 
     def __call__(self, token_ids, seed):
         token_ids = tf.cast(token_ids, tf.int32)
-        seeds = tf.random.experimental.stateless_split(
-            tf.cast(seed, tf.int64), 4
+        select_seed, choose_seed = tf.unstack(
+            tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), 2)
         )
-        batch, length = tf.shape(token_ids)[0], tf.shape(token_ids)[1]
-        candidate = tf.gather(self._selectable, token_ids)
-        n = tf.reduce_sum(tf.cast(candidate, tf.float32), axis=1)
-        jitter = tf.random.stateless_uniform([batch], seeds[0])
-        count = tf.floor(n * self.masking_rate + jitter)
-        count = tf.minimum(count, float(self.max_predictions))
-        if self.masking_rate > 0:
-            count = tf.maximum(count, tf.minimum(n, 1.0))
-        count = tf.cast(count, tf.int32)[:, None]
-
-        scores = tf.random.stateless_uniform([batch, length], seeds[1])
-        if self.whole_word_masking:
-            selected = self._select_words(token_ids, candidate, scores, count)
-        else:
-            scores = tf.where(candidate, scores, 2.0)
-            rank = tf.argsort(tf.argsort(scores, axis=1, stable=True), axis=1)
-            selected = candidate & (rank < count)
-
-        draw = tf.random.stateless_uniform([batch, length], seeds[2])
-        random_ids = tf.gather(
-            self._replacements,
-            tf.random.stateless_uniform(
-                [batch, length],
-                seeds[3],
-                maxval=tf.shape(self._replacements)[0],
-                dtype=tf.int32,
-            ),
-        )
-        masked = tf.where(
-            selected & (draw < self.mask_token_rate),
-            self.mask_id,
-            tf.where(
-                selected
-                & (draw < self.mask_token_rate + self.random_token_rate),
-                random_ids,
-                token_ids,
-            ),
-        )
+        length = tf.shape(token_ids)[1]
+        selected = tf.cast(self.selector(token_ids, select_seed), tf.bool)
+        # A custom selector may pick more than there are slots: keep the
+        # first `max_predictions`, so every replaced token is predicted.
+        rank = tf.cumsum(tf.cast(selected, tf.int32), axis=1)
+        selected = selected & (rank <= self.max_predictions)
+        masked = self.chooser(token_ids, selected, choose_seed)
 
         # Selected positions first, in order, then padding slots.
         positions = tf.range(length)[None, :] + tf.zeros_like(token_ids)
         key = tf.where(selected, positions, length + positions)
-        pad = tf.fill([batch, self.max_predictions], 2 * length)
+        pad = tf.fill(
+            [tf.shape(token_ids)[0], self.max_predictions], 2 * length
+        )
         key = tf.sort(tf.concat([key, pad], axis=1), axis=1)
         key = key[:, : self.max_predictions]
         valid = key < length
@@ -165,33 +131,8 @@ class MaskedLMMasker:
             valid, tf.gather(token_ids, mask_positions, batch_dims=1), 0
         )
         return {
-            "token_ids": masked,
+            "token_ids": tf.cast(masked, tf.int32),
             "mask_positions": mask_positions,
             "mask_ids": mask_ids,
             "mask_weights": tf.cast(valid, tf.float32),
         }
-
-    def _select_words(self, token_ids, candidate, scores, count):
-        """Whole words in random order while the running count fits."""
-        length = tf.shape(token_ids)[1]
-        continuation = tf.gather(self._continuation, token_ids) & candidate
-        starts = candidate & ~continuation
-        word = tf.cumsum(tf.cast(starts, tf.int32), axis=1) - 1
-        word = tf.maximum(word, 0)
-        token_score = tf.gather(scores, word, batch_dims=1)
-        token_score = tf.where(candidate, token_score, 2.0)
-        order = tf.argsort(token_score, axis=1, stable=True)
-        running = tf.cumsum(
-            tf.cast(tf.gather(candidate, order, batch_dims=1), tf.int32),
-            axis=1,
-        )
-        running = tf.gather(running, tf.argsort(order, axis=1), batch_dims=1)
-        # The running count at each word's last piece, spread to its pieces.
-        flat = word + length * tf.range(tf.shape(token_ids)[0])[:, None]
-        word_end = tf.math.unsorted_segment_max(
-            tf.reshape(tf.where(candidate, running, 0), [-1]),
-            tf.reshape(flat, [-1]),
-            tf.size(token_ids),
-        )
-        word_end = tf.reshape(tf.gather(word_end, flat), tf.shape(token_ids))
-        return candidate & (word_end <= count)

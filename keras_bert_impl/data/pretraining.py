@@ -1,32 +1,49 @@
 """`pretraining_dataset`: text files → masked-LM + NSP batches for `fit`.
 
-Data flow, per epoch:
+Data flow, one pass = one epoch (all of it a `tf.data` pipeline):
 
-1. `read_documents` streams documents (lists of sentences) from the files;
-2. documents are tokenized 64 at a time with the in-graph `BertTokenizer`
-   (or read back from the optional TFRecord cache of tokenized documents);
-3. a bounded buffer of `document_buffer` tokenized documents feeds
-   `SentencePairGenerator` (NSP pairs as in the paper's generator); a
-   random B is drawn from the other documents in that buffer and the last
-   `document_buffer` ones already used — never from A's own document;
-4. pairs are packed as `[CLS] A [SEP] B [SEP]`, padded to
-   `max_seq_length`, and shuffled in a `shuffle_buffer` of examples;
-5. each batch is masked by `MaskedLMMasker` with a seed drawn from
-   `tf.data.Dataset.random(seed, rerandomize_each_iteration=True)`, so every
-   epoch sees new masks and the same `seed` reproduces the whole stream.
+1. files → lines: `tf.data.Dataset.from_tensor_slices(files)` interleaved
+   into `TextLineDataset`s (gzip by extension), one file after the other.
+   This is the source tf.data's auto-sharding splits **by file** under
+   `tf.distribute` (`AutoShardPolicy.AUTO`/`FILE`); with fewer files than
+   workers AUTO falls back to sharding by example, which is still correct
+   (the stream is deterministic) but reads everything on every worker.
+   `distribute_datasets_from_function` users pass `input_context`.
+2. lines → documents (Python, `DocumentAssembler`, in batches of 256
+   lines): UTF-8 decoding, JSON parsing, sentence splitting, document
+   boundaries. Holds one partial document per open file.
+3. documents → token ids: the in-graph `BertTokenizer`, in parallel —
+   or, with `cache_dir`, the TFRecord cache of tokenized documents (one
+   cache file per corpus file, written by the first call; later epochs and
+   runs skip steps 2–3; masking stays dynamic).
+4. documents → NSP pairs (Python, `SentencePairGenerator`, the paper's
+   generator): a random B comes from another document among the last
+   `document_buffer` documents (and, for the first document, the next
+   one), never from A's own document. Packed `[CLS] A [SEP] B [SEP]`,
+   padded to `max_seq_length`.
+5. examples are shuffled in a `shuffle_buffer`, batched, and each batch is
+   masked by `MaskedLMMasker` with a seed that the pair stage draws per
+   example, so every epoch gets new pairs and new masks and the same
+   `seed` reproduces the whole stream.
 
-Memory is bounded by the two buffers (`2 × document_buffer` tokenized
-documents and `shuffle_buffer` packed examples, by default 2,000 documents
-and 10,000 × 3 × `max_seq_length` int32), whatever the corpus size.
+Buffering (what memory holds, whatever the corpus size): at most
+`document_buffer` tokenized documents (default 1,000) for random B
+segments, one partial document per file being read, the
+`shuffle_buffer` packed examples (default 10,000 × 3 × `max_seq_length`
+int32, 15 MB at 128) and tf.data's prefetch buffers (a few batches).
+Nothing holds the whole corpus.
+
+Steps 2 and 4 are stateful Python (`tf.py_function`, run sequentially):
+iterating the same dataset again continues their random state (a new
+epoch); two iterators should not run over one dataset object at once.
 
 Glossary: the batch's `mask_positions`, `y["masked_lm"]` and
-`sample_weight["masked_lm"]` are the original code's
+`sample_weight["masked_lm"]` are google-research/bert's
 `masked_lm_positions`, `masked_lm_ids` and `masked_lm_weights`.
 """
 
 import collections
 import hashlib
-import itertools
 import math
 import os
 import random
@@ -35,162 +52,26 @@ import numpy as np
 import tensorflow as tf
 
 from keras_bert_impl.data.corpus import CorpusStats
+from keras_bert_impl.data.corpus import DocumentAssembler
 from keras_bert_impl.data.corpus import read_documents
 from keras_bert_impl.data.corpus import resolve_files
+from keras_bert_impl.data.corpus import resolve_format
 from keras_bert_impl.data.masking import MaskedLMMasker
 from keras_bert_impl.data.pairs import SentencePairGenerator
 
-_TOKENIZE_BATCH = 64
+_LINE_BATCH = 256
+_DOCUMENT_BATCH = 64
+_KEY_BITS = 32  # document key = file index << 32 | document number in file
 
 
 def default_max_predictions(max_seq_length: int, masking_rate=0.15) -> int:
-    """`ceil(masking_rate × max_seq_length)`: 20 at 128, 77 at 512."""
-    return max(1, math.ceil(masking_rate * max_seq_length))
+    """`ceil(masking_rate × max_seq_length)`: 20 at 128, 77 at 512.
 
-
-def _fingerprint(files, tokenizer, corpus_format, errors):
-    digest = hashlib.sha256()
-    for path in files:
-        stat = os.stat(path)
-        digest.update(f"{os.path.abspath(path)}|{stat.st_size}|".encode())
-        digest.update(f"{stat.st_mtime_ns}\n".encode())
-    digest.update("\n".join(tokenizer.vocabulary).encode())
-    digest.update(
-        f"{tokenizer.lower_case}|{tokenizer.strip_accents}|"
-        f"{corpus_format}|{errors}".encode()
-    )
-    return digest.hexdigest()[:16]
-
-
-def _tokenize_documents(documents, tokenizer):
-    """Yields each document as a list of lists of token ids (batched)."""
-    iterator = iter(documents)
-    while True:
-        batch = list(itertools.islice(iterator, _TOKENIZE_BATCH))
-        if not batch:
-            return
-        sentences = [s for doc in batch for s in doc]
-        ragged = tokenizer.tokenize(tf.constant(sentences))
-        values = ragged.flat_values.numpy().tolist()
-        splits = ragged.row_splits.numpy().tolist()
-        tokenized = [
-            values[splits[i] : splits[i + 1]] for i in range(len(sentences))
-        ]
-        start = 0
-        for doc in batch:
-            yield tokenized[start : start + len(doc)]
-            start += len(doc)
-
-
-def _cached_documents(path):
-    """Reads tokenized documents back from a TFRecord cache file."""
-    for record in tf.data.TFRecordDataset(path).as_numpy_iterator():
-        example = tf.train.Example.FromString(record)
-        ids = example.features.feature["ids"].int64_list.value
-        lengths = example.features.feature["lengths"].int64_list.value
-        bounds = np.cumsum([0, *lengths]).tolist()
-        yield [
-            list(ids[bounds[i] : bounds[i + 1]]) for i in range(len(lengths))
-        ]
-
-
-def _writing_cache(documents, path):
-    """Yields documents while writing them; renames into place when done."""
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with tf.io.TFRecordWriter(tmp) as writer:
-        for doc in documents:
-            feature = {
-                "ids": tf.train.Feature(
-                    int64_list=tf.train.Int64List(
-                        value=[t for s in doc for t in s]
-                    )
-                ),
-                "lengths": tf.train.Feature(
-                    int64_list=tf.train.Int64List(value=[len(s) for s in doc])
-                ),
-            }
-            writer.write(
-                tf.train.Example(
-                    features=tf.train.Features(feature=feature)
-                ).SerializeToString()
-            )
-            yield doc
-    os.replace(tmp, path)  # only a complete pass becomes the cache
-
-
-def example_stream(
-    files,
-    tokenizer,
-    max_seq_length=128,
-    seed=0,
-    short_seq_prob=0.1,
-    nsp_probability=0.5,
-    corpus_format="auto",
-    errors="strict",
-    document_buffer=1000,
-    cache_dir=None,
-    text_field="text",
-    stats=None,
-):
-    """Yields unbatched, unmasked examples as dicts of Python values.
-
-    The Python stage of `pretraining_dataset` (one pass over the corpus),
-    exposed for inspection and tests. Each example has `tokens_a`,
-    `tokens_b`, `next_sentence` (1 = B is random), `document` (A's index
-    in reading order) and `b_document` (B's; equal to `document` for a
-    real continuation).
+    Example:
+    >>> default_max_predictions(128), default_max_predictions(512)
+    (20, 77)
     """
-    files = resolve_files(files)
-    generator = SentencePairGenerator(
-        max_seq_length, short_seq_prob, nsp_probability
-    )
-    rng = random.Random(seed)
-    stats = stats if stats is not None else CorpusStats()
-    documents = None
-    if cache_dir is not None:
-        os.makedirs(cache_dir, exist_ok=True)
-        key = _fingerprint(files, tokenizer, corpus_format, errors)
-        path = os.path.join(cache_dir, f"documents-{key}.tfrecord")
-        if os.path.exists(path):
-            documents = _cached_documents(path)
-    if documents is None:
-        texts = read_documents(
-            files, corpus_format, errors, text_field=text_field, stats=stats
-        )
-        documents = _tokenize_documents(texts, tokenizer)
-        if cache_dir is not None:
-            documents = _writing_cache(documents, path)
-
-    documents = enumerate(documents)
-    ahead = collections.deque(itertools.islice(documents, document_buffer))
-    behind = collections.deque(maxlen=document_buffer)
-    while ahead:
-        index, doc = ahead.popleft()
-        ahead.extend(itertools.islice(documents, 1))
-        pool_size = len(ahead) + len(behind)
-        chosen = {}
-
-        def other(ahead=ahead, behind=behind, pool_size=pool_size, box=chosen):
-            if pool_size == 0:
-                raise ValueError(
-                    "The corpus has a single document: next-sentence "
-                    "prediction needs at least two (a random B comes from "
-                    "another document)."
-                )
-            k = rng.randrange(pool_size)
-            picked = ahead[k] if k < len(ahead) else behind[k - len(ahead)]
-            box["b"] = picked[0]
-            return picked[1]
-
-        for tokens_a, tokens_b, random_next in generator.pairs(doc, other, rng):
-            yield {
-                "tokens_a": tokens_a,
-                "tokens_b": tokens_b,
-                "next_sentence": int(random_next),
-                "document": index,
-                "b_document": chosen["b"] if random_next else index,
-            }
-        behind.append((index, doc))
+    return max(1, math.ceil(masking_rate * max_seq_length))
 
 
 def pack_pair(tokens_a, tokens_b, max_seq_length, cls_id, sep_id, pad_id=0):
@@ -221,6 +102,409 @@ def pack_pair(tokens_a, tokens_b, max_seq_length, cls_id, sep_id, pad_id=0):
     return token_ids, segment_ids, padding_mask
 
 
+class _LineStage:
+    """Step 2: batches of `(file index, line number, line)` → documents."""
+
+    def __init__(self, files, assembler):
+        self.files = files
+        self.assembler = assembler
+        self.numbers = {}
+
+    def __call__(self, indices, numbers, lines):
+        sentences, lengths, keys = [], [], []
+        for index, number, line in zip(
+            indices.numpy().tolist(),
+            numbers.numpy().tolist(),
+            lines.numpy().tolist(),
+            strict=True,
+        ):
+            path = self.files[index]
+            if number == 1:
+                self.numbers[index] = 0
+            if number < 0:
+                docs = self.assembler.end_file(path)
+            else:
+                docs = self.assembler.line(path, number, line)
+            for doc in docs:
+                count = self.numbers.get(index, 0)
+                self.numbers[index] = count + 1
+                keys.append((index << _KEY_BITS) | count)
+                lengths.append(len(doc))
+                sentences.extend(doc)
+        return (
+            tf.constant(sentences, tf.string, shape=[len(sentences)]),
+            tf.constant(lengths, tf.int64, shape=[len(lengths)]),
+            tf.constant(keys, tf.int64, shape=[len(keys)]),
+        )
+
+
+def _document_batches(
+    files, tokenizer, corpus_format, errors, text_field, stats, indices=None
+):
+    """Steps 1–3: batches `(token ids, sentence lengths, document lengths,
+    document keys)`, flat (a 3-level ragged tensor, taken apart)."""
+    indices = list(range(len(files))) if indices is None else indices
+    stage = _LineStage(
+        files, DocumentAssembler(corpus_format, errors, text_field, stats)
+    )
+    chosen = [files[i] for i in indices]
+
+    def per_file(path, index):
+        gzip = tf.strings.regex_full_match(path, r".*\.gz")
+        compression = tf.where(gzip, "GZIP", "")
+        lines = tf.data.TextLineDataset(path, compression_type=compression)
+        lines = lines.enumerate(start=1).map(lambda n, line: (index, n, line))
+        end = tf.data.Dataset.from_tensors(
+            (index, tf.constant(-1, tf.int64), tf.constant(b""))
+        )
+        return lines.concatenate(end)
+
+    source = tf.data.Dataset.from_tensor_slices(
+        (chosen, tf.constant(indices, tf.int64))
+    )
+    lines = source.interleave(per_file, cycle_length=1)
+
+    def assemble(index, number, line):
+        sentences, lengths, keys = tf.py_function(
+            stage, [index, number, line], [tf.string, tf.int64, tf.int64]
+        )
+        sentences.set_shape([None])
+        lengths.set_shape([None])
+        keys.set_shape([None])
+        return sentences, lengths, keys
+
+    def tokenize(sentences, lengths, keys):
+        tokens = tokenizer.tokenize(sentences)
+        return (
+            tf.cast(tokens.flat_values, tf.int32),
+            tf.cast(tokens.row_lengths(), tf.int64),
+            lengths,
+            keys,
+        )
+
+    docs = lines.batch(_LINE_BATCH).map(assemble)
+    return docs.map(tokenize, num_parallel_calls=tf.data.AUTOTUNE)
+
+
+# === TFRecord cache of tokenized documents ===
+
+
+def _cache_paths(
+    files, cache_dir, tokenizer, corpus_format, errors, text_field
+):
+    settings = hashlib.sha256()
+    settings.update("\n".join(tokenizer.vocabulary).encode())
+    settings.update(
+        f"{tokenizer.lower_case}|{tokenizer.strip_accents}|{corpus_format}|"
+        f"{errors}|{text_field}".encode()
+    )
+    paths = []
+    for path in files:
+        stat = os.stat(path)
+        digest = settings.copy()
+        digest.update(
+            f"{os.path.abspath(path)}|{stat.st_size}|{stat.st_mtime_ns}".encode()
+        )
+        name = os.path.basename(path)
+        paths.append(
+            os.path.join(
+                cache_dir, f"{name}-{digest.hexdigest()[:16]}.tfrecord"
+            )
+        )
+    return paths
+
+
+def _serialize(token_ids, sentence_lengths, number):
+    feature = {
+        "token_ids": tf.train.Feature(
+            int64_list=tf.train.Int64List(value=token_ids)
+        ),
+        "sentence_lengths": tf.train.Feature(
+            int64_list=tf.train.Int64List(value=sentence_lengths)
+        ),
+        "document": tf.train.Feature(
+            int64_list=tf.train.Int64List(value=[number])
+        ),
+    }
+    return tf.train.Example(
+        features=tf.train.Features(feature=feature)
+    ).SerializeToString()
+
+
+def write_document_cache(
+    files,
+    cache_paths,
+    tokenizer,
+    corpus_format="auto",
+    errors="strict",
+    text_field="text",
+    stats=None,
+):
+    """Tokenizes `files` into TFRecord files `cache_paths` (one per file).
+
+    Each record is one document: `token_ids` (all its ids), `sentence_lengths`
+    and `document` (its number in the file). Files are written under a
+    temporary name and renamed once complete, so an interrupted run leaves
+    no partial cache. `pretraining_dataset(cache_dir=...)` calls this for
+    the files whose cache is missing.
+    """
+    files = [os.fspath(f) for f in files]
+    corpus_format = resolve_format(files, corpus_format)
+    writers = {}
+
+    def close(index):
+        writer, tmp = writers.pop(index)
+        writer.close()
+        os.replace(tmp, cache_paths[index])
+
+    try:
+        batches = _document_batches(
+            files, tokenizer, corpus_format, errors, text_field, stats
+        )
+        for (
+            flat,
+            sentence_lengths,
+            doc_lengths,
+            keys,
+        ) in batches.as_numpy_iterator():
+            bounds = np.cumsum([0, *sentence_lengths])
+            first = 0
+            for length, key in zip(doc_lengths, keys, strict=True):
+                index, number = (
+                    int(key) >> _KEY_BITS,
+                    int(key) & (2**_KEY_BITS - 1),
+                )
+                for done in [i for i in writers if i != index]:
+                    close(done)
+                if index not in writers:
+                    tmp = f"{cache_paths[index]}.tmp-{os.getpid()}"
+                    writers[index] = (tf.io.TFRecordWriter(tmp), tmp)
+                lengths = sentence_lengths[first : first + length]
+                ids = flat[bounds[first] : bounds[first + length]]
+                writers[index][0].write(
+                    _serialize(ids.tolist(), lengths.tolist(), number)
+                )
+                first += length
+        for index in list(writers):
+            close(index)
+    finally:
+        for writer, tmp in writers.values():
+            writer.close()
+            os.remove(tmp)
+    for path in cache_paths:  # files without documents: an empty cache
+        if not os.path.exists(path):
+            with tf.io.TFRecordWriter(path):
+                pass
+
+
+def _cached_document_batches(cache_paths, indices):
+    """Step 3 from the cache: the same batches as `_document_batches`."""
+    spec = {
+        "token_ids": tf.io.RaggedFeature(tf.int64),
+        "sentence_lengths": tf.io.RaggedFeature(tf.int64),
+        "document": tf.io.FixedLenFeature([], tf.int64),
+    }
+
+    def per_file(path, index):
+        records = tf.data.TFRecordDataset(path)
+        return records.map(lambda r: (index, r))
+
+    def parse(index, records):
+        parsed = tf.io.parse_example(records, spec)
+        return (
+            tf.cast(parsed["token_ids"].flat_values, tf.int32),
+            parsed["sentence_lengths"].flat_values,
+            parsed["sentence_lengths"].row_lengths(),
+            tf.bitwise.bitwise_or(
+                tf.bitwise.left_shift(index, _KEY_BITS), parsed["document"]
+            ),
+        )
+
+    source = tf.data.Dataset.from_tensor_slices(
+        ([cache_paths[i] for i in indices], tf.constant(indices, tf.int64))
+    )
+    records = source.interleave(per_file, cycle_length=1)
+    return records.batch(_DOCUMENT_BATCH).map(
+        parse, num_parallel_calls=tf.data.AUTOTUNE
+    )
+
+
+# === NSP pairs ===
+
+
+class _PairStage:
+    """Step 4: tokenized documents → packed NSP examples (bounded state)."""
+
+    def __init__(self, generator, ids, document_buffer, seed):
+        self.generator = generator
+        self.cls_id, self.sep_id, self.pad_id = ids
+        self.rng = random.Random(seed)
+        self.behind = collections.deque(maxlen=document_buffer)
+        self.waiting = []
+
+    def _other(self, key, box):
+        pool = self.waiting + list(self.behind)
+        for _ in range(8):
+            candidate = pool[self.rng.randrange(len(pool))]
+            if candidate[0] != key:
+                break
+        else:
+            others = [c for c in pool if c[0] != key]
+            candidate = others[self.rng.randrange(len(others))]
+        box["b"] = candidate[0]
+        return candidate[1]
+
+    def _ready(self, key):
+        return len({k for k, _ in self.waiting}) >= 2 or any(
+            k != key for k, _ in self.behind
+        )
+
+    def __call__(self, flat, sentence_lengths, doc_lengths, keys):
+        flat = flat.numpy().tolist()
+        bounds = np.cumsum([0, *sentence_lengths.numpy().tolist()]).tolist()
+        sentences = [
+            flat[bounds[i] : bounds[i + 1]] for i in range(len(bounds) - 1)
+        ]
+        examples = []
+        first = 0
+        for length, key in zip(
+            doc_lengths.numpy().tolist(), keys.numpy().tolist(), strict=True
+        ):
+            document = sentences[first : first + length]
+            first += length
+            self.waiting = [w for w in self.waiting if w[0] != key]
+            self.waiting.append((key, document))
+            if not self._ready(key):
+                continue
+            for doc_key, doc in self.waiting:
+                box = {}
+                for a, b, random_next in self.generator.pairs(
+                    doc,
+                    lambda k=doc_key, box=box: self._other(k, box),
+                    self.rng,
+                ):
+                    examples.append(
+                        (
+                            a,
+                            b,
+                            random_next,
+                            doc_key,
+                            box["b"] if random_next else doc_key,
+                        )
+                    )
+            self.behind.extend(self.waiting)
+            self.waiting = []
+        return self._pack(examples)
+
+    def _pack(self, examples):
+        length = self.generator.max_seq_length
+        n = len(examples)
+        token_ids = np.zeros((n, length), np.int32)
+        segment_ids = np.zeros((n, length), np.int32)
+        padding_mask = np.zeros((n, length), np.int32)
+        for row, (a, b, _, _, _) in enumerate(examples):
+            token_ids[row], segment_ids[row], padding_mask[row] = pack_pair(
+                a, b, length, self.cls_id, self.sep_id, self.pad_id
+            )
+        seeds = np.array(
+            [
+                [self.rng.getrandbits(62), self.rng.getrandbits(62)]
+                for _ in examples
+            ],
+            np.int64,
+        ).reshape(n, 2)
+        return (
+            token_ids,
+            segment_ids,
+            padding_mask,
+            np.array([int(e[2]) for e in examples], np.int32),
+            np.array([e[3] for e in examples], np.int64),
+            np.array([e[4] for e in examples], np.int64),
+            seeds,
+        )
+
+
+_PAIR_KEYS = ("token_ids", "segment_ids", "padding_mask", "next_sentence",
+              "document", "b_document", "seed")  # fmt: skip
+
+
+def sentence_pair_dataset(
+    files,
+    tokenizer,
+    max_seq_length: int = 128,
+    seed: int = 0,
+    *,
+    short_seq_prob: float = 0.1,
+    nsp_prob: float = 0.5,
+    corpus_format: str = "auto",
+    errors: str = "strict",
+    text_field: str = "text",
+    document_buffer: int = 1000,
+    cache_dir: str | None = None,
+    stats: CorpusStats | None = None,
+    input_context=None,
+) -> tf.data.Dataset:
+    """Unbatched, unmasked NSP examples: steps 1–4 of `pretraining_dataset`.
+
+    Each element is a dict: `token_ids`, `segment_ids`, `padding_mask`
+    (int32 `(max_seq_length,)`, `[CLS] A [SEP] B [SEP]` padded),
+    `next_sentence` (int32, 1 = B is random), `document` and `b_document`
+    (int64 keys `file_index << 32 | document number in the file` of A's
+    and B's documents; equal for a real continuation) and `seed` (int64
+    `(2,)`, a fresh random seed for masking). One pass over the files;
+    iterate again (or `repeat()`) for new pairs.
+
+    Arguments: see `pretraining_dataset`.
+    """
+    files = resolve_files(files)
+    corpus_format = resolve_format(files, corpus_format)
+    indices = list(range(len(files)))
+    if input_context is not None and input_context.num_input_pipelines > 1:
+        n, i = (
+            input_context.num_input_pipelines,
+            input_context.input_pipeline_id,
+        )
+        if len(files) >= n:
+            indices = indices[i::n]
+    generator = SentencePairGenerator(max_seq_length, short_seq_prob, nsp_prob)
+    _check_positive(document_buffer=document_buffer)
+    if cache_dir is not None:
+        os.makedirs(cache_dir, exist_ok=True)
+        paths = _cache_paths(
+            files, cache_dir, tokenizer, corpus_format, errors, text_field
+        )
+        missing = [i for i in indices if not os.path.exists(paths[i])]
+        if missing:
+            write_document_cache(
+                [files[i] for i in missing], [paths[i] for i in missing],
+                tokenizer, corpus_format, errors, text_field, stats,
+            )  # fmt: skip
+        docs = _cached_document_batches(paths, indices)
+    else:
+        docs = _document_batches(
+            files, tokenizer, corpus_format, errors, text_field, stats, indices
+        )
+    stage = _PairStage(
+        generator,
+        (tokenizer.cls_id, tokenizer.sep_id, tokenizer.pad_id),
+        document_buffer,
+        seed,
+    )
+
+    def pairs(flat, sentence_lengths, doc_lengths, keys):
+        out = tf.py_function(
+            stage,
+            [flat, sentence_lengths, doc_lengths, keys],
+            [tf.int32] * 4 + [tf.int64] * 3,
+        )
+        shapes = [[None, max_seq_length]] * 3 + [[None]] * 3 + [[None, 2]]
+        for tensor, shape in zip(out, shapes, strict=True):
+            tensor.set_shape(shape)
+        return dict(zip(_PAIR_KEYS, out, strict=True))
+
+    return docs.prefetch(2).map(pairs).unbatch()
+
+
 def pretraining_dataset(
     files,
     tokenizer,
@@ -229,7 +513,7 @@ def pretraining_dataset(
     seed: int = 0,
     *,
     short_seq_prob: float = 0.1,
-    nsp_probability: float = 0.5,
+    nsp_prob: float = 0.5,
     masking_rate: float = 0.15,
     max_predictions_per_seq: int | None = None,
     mask_token_rate: float = 0.8,
@@ -245,6 +529,7 @@ def pretraining_dataset(
     cache_dir: str | None = None,
     input_context: tf.distribute.InputContext | None = None,
     stats: CorpusStats | None = None,
+    masker=None,
 ) -> tf.data.Dataset:
     """Masked-LM + next-sentence batches from text files, for `model.fit`.
 
@@ -256,31 +541,38 @@ def pretraining_dataset(
         batch_size: int. Examples per batch (per input pipeline).
         seed: int. Seeds pairs, shuffling and masks: the same seed gives
             the same stream; every epoch draws new pairs and masks.
-        short_seq_prob: float. Share of documents cut to a shorter random
-            target length. Defaults to `0.1`.
-        nsp_probability: float. Share of random B segments. Defaults to
-            `0.5`.
+        short_seq_prob: float. Probability of a shorter random target
+            length for a document. Defaults to `0.1`.
+        nsp_prob: float. Probability that B is random (label 1). Defaults
+            to `0.5`.
         masking_rate, mask_token_rate, random_token_rate,
             whole_word_masking: see `MaskedLMMasker` (15%, 80/10/10).
-        max_predictions_per_seq: int. Prediction slots; defaults to
-            `ceil(masking_rate × max_seq_length)` (20 at 128).
+        max_predictions_per_seq: int. Prediction slots per example;
+            defaults to `ceil(masking_rate × max_seq_length)` (20 at 128,
+            77 at 512; google-research/bert used 20 at 128).
         corpus_format: `"auto"`, `"sentences"`, `"documents"`, `"jsonl"`.
         errors: `"strict"` (a non-UTF-8 line raises, naming file and line)
-            or `"replace"`.
+            or `"replace"` (decoded with U+FFFD, counted, logged).
         text_field: JSON Lines field with the text. Defaults to `"text"`.
         repeat: bool. Repeat forever (new pairs and masks each pass).
         shuffle_buffer: int. Examples in the shuffle buffer.
-        document_buffer: int. Documents held ahead (and behind) for random
-            B segments.
+        document_buffer: int. Tokenized documents kept for random B
+            segments.
         drop_remainder: bool. Keep static batch shapes (XLA). Defaults to
             `True`.
-        cache_dir: optional folder for a TFRecord cache of the tokenized
-            documents: the first complete pass writes it, later passes and
-            runs skip tokenization (masking stays dynamic).
+        cache_dir: optional folder for the TFRecord cache of tokenized
+            documents (one file per corpus file, keyed by path, size,
+            mtime, vocabulary and options). Missing entries are written by
+            this call; then tokenization is skipped, masking stays
+            dynamic.
         input_context: a `tf.distribute.InputContext` (from
             `distribute_datasets_from_function`): with at least as many
             files as input pipelines, each pipeline reads its own files.
-        stats: optional `CorpusStats` to count skipped input.
+            Without it, `tf.distribute` auto-shards by file.
+        stats: optional `CorpusStats` counting skipped or repaired input.
+        masker: optional masking callable `(token_ids, seed) → dict` (a
+            `MaskedLMMasker` with custom policies); replaces the masking
+            arguments.
 
     Returns:
         A `tf.data.Dataset` of `(x, y, sample_weight)`:
@@ -289,103 +581,76 @@ def pretraining_dataset(
         `(batch_size, max_predictions)`; `y = {"masked_lm": original ids at
         the masked positions, "next_sentence": 0 if B follows A, 1 if
         random}`; `sample_weight = {"masked_lm": 1.0 for a real prediction
-        and 0.0 for a padding slot, "next_sentence": ones}`.
+        and 0.0 for a padding slot, "next_sentence": ones}`. `token_ids`
+        already carry the replacements (`[MASK]`, random, unchanged).
 
     Raises:
         ValueError: no files, an empty corpus, a single document, invalid
-            arguments, or a vocabulary without the special tokens.
+            UTF-8 or JSON early in the corpus, invalid arguments, or a
+            vocabulary without the special tokens. Bad input further on
+            raises when iterating (naming the file and line).
+
+    Example:
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "c.txt")
+    >>> with open(path, "w") as f:
+    ...     _ = f.write("A b c d.\\nE f g.\\n\\nH i j.\\nK l.\\n")
+    >>> from keras_bert_impl import BertTokenizer
+    >>> tok = BertTokenizer(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]",
+    ...                      *"abcdefghijkl."])
+    >>> ds = pretraining_dataset([path], tok, 16, batch_size=2)
+    >>> x, y, w = next(iter(ds))
+    >>> tuple(x["token_ids"].shape), tuple(x["mask_positions"].shape)
+    ((2, 16), (2, 3))
+    >>> tuple(y["masked_lm"].shape), tuple(w["next_sentence"].shape)
+    ((2, 3), (2,))
     """
-    for name, value in (
-        ("max_seq_length", max_seq_length),
-        ("batch_size", batch_size),
-        ("shuffle_buffer", shuffle_buffer),
-        ("document_buffer", document_buffer),
-    ):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(
-                f"`{name}` must be a positive integer. Received: "
-                f"{name}={value!r}"
-            )
+    _check_positive(
+        max_seq_length=max_seq_length,
+        batch_size=batch_size,
+        shuffle_buffer=shuffle_buffer,
+        document_buffer=document_buffer,
+    )
     if max_seq_length < 5:
         raise ValueError(
             "`max_seq_length` must be at least 5 ([CLS] A [SEP] B [SEP]). "
             f"Received: max_seq_length={max_seq_length}"
         )
     files = resolve_files(files)
-    if input_context is not None and input_context.num_input_pipelines > 1:
-        n, i = (
-            input_context.num_input_pipelines,
-            input_context.input_pipeline_id,
-        )
-        if len(files) >= n:
-            files = files[i::n]
-    _check_corpus(files, corpus_format, errors, text_field)
-    if max_predictions_per_seq is None:
-        max_predictions_per_seq = default_max_predictions(
-            max_seq_length, masking_rate
-        )
-    masker = MaskedLMMasker(
-        tokenizer.vocabulary,
-        max_predictions_per_seq,
-        masking_rate=masking_rate,
-        mask_token_rate=mask_token_rate,
-        random_token_rate=random_token_rate,
-        whole_word_masking=whole_word_masking,
-    )
-    SentencePairGenerator(max_seq_length, short_seq_prob, nsp_probability)
-    cls_id, sep_id, pad_id = (
-        tokenizer.cls_id,
-        tokenizer.sep_id,
-        tokenizer.pad_id,
-    )
-    passes = itertools.count()
-
-    def generate():
-        pass_seed = seed * 1_000_003 + next(passes)
-        for example in example_stream(
-            files,
-            tokenizer,
-            max_seq_length,
-            seed=pass_seed,
-            short_seq_prob=short_seq_prob,
-            nsp_probability=nsp_probability,
-            corpus_format=corpus_format,
-            errors=errors,
-            document_buffer=document_buffer,
-            cache_dir=cache_dir,
-            text_field=text_field,
-            stats=stats,
-        ):
-            token_ids, segment_ids, padding_mask = pack_pair(
-                example["tokens_a"],
-                example["tokens_b"],
-                max_seq_length,
-                cls_id,
-                sep_id,
-                pad_id,
+    corpus_format = resolve_format(files, corpus_format)
+    if masker is None:
+        if max_predictions_per_seq is None:
+            max_predictions_per_seq = default_max_predictions(
+                max_seq_length, masking_rate
             )
-            yield token_ids, segment_ids, padding_mask, example["next_sentence"]
-
-    spec = tf.TensorSpec([max_seq_length], tf.int32)
-    ds = tf.data.Dataset.from_generator(
-        generate,
-        output_signature=(spec, spec, spec, tf.TensorSpec([], tf.int32)),
-    )
+        masker = MaskedLMMasker(
+            tokenizer.vocabulary,
+            max_predictions_per_seq,
+            masking_rate=masking_rate,
+            mask_token_rate=mask_token_rate,
+            random_token_rate=random_token_rate,
+            whole_word_masking=whole_word_masking,
+        )
+    _check_corpus(files, corpus_format, errors, text_field)
+    ds = sentence_pair_dataset(
+        files, tokenizer, max_seq_length, seed,
+        short_seq_prob=short_seq_prob, nsp_prob=nsp_prob,
+        corpus_format=corpus_format, errors=errors, text_field=text_field,
+        document_buffer=document_buffer, cache_dir=cache_dir, stats=stats,
+        input_context=input_context,
+    )  # fmt: skip
     ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
     if repeat:
         ds = ds.repeat()
     ds = ds.batch(batch_size, drop_remainder=drop_remainder)
-    seeds = tf.data.Dataset.random(
-        seed=seed, rerandomize_each_iteration=True
-    ).batch(2)
 
-    def to_batch(example, mask_seed):
-        token_ids, segment_ids, padding_mask, next_sentence = example
-        masked = masker(token_ids, mask_seed)
+    def to_batch(example):
+        masked = masker(example["token_ids"], example["seed"][0])
+        next_sentence = example["next_sentence"]
         x = {
             "token_ids": masked["token_ids"],
-            "segment_ids": segment_ids,
-            "padding_mask": padding_mask,
+            "segment_ids": example["segment_ids"],
+            "padding_mask": example["padding_mask"],
             "mask_positions": masked["mask_positions"],
         }
         y = {"masked_lm": masked["mask_ids"], "next_sentence": next_sentence}
@@ -395,10 +660,17 @@ def pretraining_dataset(
         }
         return x, y, weights
 
-    ds = tf.data.Dataset.zip(ds, seeds).map(
-        to_batch, num_parallel_calls=tf.data.AUTOTUNE
-    )
+    ds = ds.map(to_batch, num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def _check_positive(**values):
+    for name, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(
+                f"`{name}` must be a positive integer. Received: "
+                f"{name}={value!r}"
+            )
 
 
 def _check_corpus(files, corpus_format, errors, text_field):

@@ -3,11 +3,15 @@ import json
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
+from keras_bert_impl.data import MaskedLMMasker
 from keras_bert_impl.data import pretraining_dataset
 from keras_bert_impl.data import read_documents
+from keras_bert_impl.data import sentence_pair_dataset
 from keras_bert_impl.data import split_sentences
 from keras_bert_impl.data.corpus import CorpusStats
+from keras_bert_impl.data.corpus import resolve_format
 
 SENTENCES = [
     "The bank raised rates on Monday.",
@@ -93,6 +97,22 @@ class TestCorpusFormats:
             list(read_documents([path]))
 
 
+class _NoTokenizing:
+    """A tokenizer stand-in whose `tokenize` must not be called."""
+
+    def __init__(self, tokenizer):
+        names = "vocabulary lower_case strip_accents cls_id sep_id pad_id"
+        for name in (*names.split(), "mask_id", "vocabulary_size"):
+            setattr(self, name, getattr(tokenizer, name))
+
+    def tokenize(self, strings):
+        raise AssertionError("tokenize() called despite the cache")
+
+
+def _labels(ds):
+    return np.concatenate([y["next_sentence"].numpy() for _, y, _ in ds])
+
+
 class TestPretrainingDataset:
     def test_empty_corpus(self, tmp_path, uncased_tokenizer):
         (tmp_path / "empty.txt").write_text("\n\n")
@@ -154,19 +174,27 @@ class TestPretrainingDataset:
     def test_tfrecord_cache(self, tmp_path, corpus, uncased_tokenizer):
         cache = tmp_path / "cache"
 
-        def make():
+        def make(tokenizer):
             return pretraining_dataset(
-                [corpus], uncased_tokenizer, 32, batch_size=4, seed=5,
-                repeat=False, cache_dir=str(cache),
+                [corpus], tokenizer, 32, batch_size=4, seed=5,
+                repeat=False, shuffle_buffer=8, cache_dir=str(cache),
             )  # fmt: skip
 
-        first = _take(make())  # first pass tokenizes and writes the cache
-        files = list(cache.glob("documents-*.tfrecord"))
+        first = _take(make(uncased_tokenizer))  # writes the cache first
+        files = list(cache.glob("corpus.txt-*.tfrecord"))
         assert len(files) == 1 and not list(cache.glob("*.tmp-*"))
-        cached = _take(make())  # reads the cache: same stream, same seed
+        # A second run reads the cache: it never tokenizes.
+        ds = make(_NoTokenizing(uncased_tokenizer))
+        cached = _take(ds)
         for a, b in zip(first, cached, strict=True):
             for key in a:
                 np.testing.assert_array_equal(a[key], b[key])
+        # Masking (and pairing) stay dynamic after the cache.
+        again = _take(ds)
+        assert any(
+            not np.array_equal(a["token_ids"], b["token_ids"])
+            for a, b in zip(cached, again, strict=True)
+        )
 
     def test_fits_a_pretrainer(self, corpus, uncased_tokenizer):
         from keras_bert_impl import BertConfig
@@ -197,3 +225,124 @@ class TestPretrainingDataset:
     def test_invalid_arguments(self, corpus, uncased_tokenizer, kwargs, match):
         with pytest.raises(ValueError, match=match):
             pretraining_dataset([corpus], uncased_tokenizer, **kwargs)
+
+
+class TestBadInputThroughThePipeline:
+    def test_non_utf8_later_in_the_corpus(self, tmp_path, uncased_tokenizer):
+        good = "\n\n".join("\n".join(SENTENCES[i : i + 3]) for i in (0, 3, 6))
+        path = tmp_path / "late.txt"
+        path.write_bytes(good.encode() + b"\n\ncaf\xe9 au lait.\nMore.\n")
+        ds = pretraining_dataset(
+            [path], uncased_tokenizer, 32, batch_size=2, repeat=False
+        )
+        with pytest.raises(Exception, match=r"late.txt:13: not valid UTF-8"):
+            list(ds)
+        stats = CorpusStats()
+        ds = pretraining_dataset(
+            [path], uncased_tokenizer, 32, batch_size=2, repeat=False,
+            errors="replace", stats=stats,
+        )  # fmt: skip
+        assert len(_labels(ds)) > 0 and stats.replaced_lines == 1
+
+    def test_empty_files_are_counted(self, tmp_path, corpus, uncased_tokenizer):
+        (tmp_path / "empty.txt").write_text("")
+        (tmp_path / "blank.txt").write_text("\n  \n")
+        stats = CorpusStats()
+        ds = pretraining_dataset(
+            [str(tmp_path / "*.txt")], uncased_tokenizer, 32, batch_size=4,
+            repeat=False, stats=stats,
+        )  # fmt: skip
+        assert len(_labels(ds)) > 0
+        assert stats.empty_files == 2 and stats.files == 3
+        assert stats.documents == 12
+
+    def test_jsonl_gzip_documents_formats(self, tmp_path, uncased_tokenizer):
+        docs = [SENTENCES[0:3], SENTENCES[3:6], SENTENCES[6:9]]
+        with gzip.open(tmp_path / "c.jsonl.gz", "wt") as f:
+            for d in docs:
+                f.write(json.dumps({"text": " ".join(d)}) + "\n")
+        (tmp_path / "d.txt").write_text("\n".join(" ".join(d) for d in docs))
+        for path, fmt in ((tmp_path / "c.jsonl.gz", "auto"),
+                          (tmp_path / "d.txt", "documents")):  # fmt: skip
+            ds = sentence_pair_dataset(
+                [path], uncased_tokenizer, 64, corpus_format=fmt
+            )
+            examples = list(ds.as_numpy_iterator())
+            assert {int(e["document"]) for e in examples} == {0, 1, 2}
+
+    def test_mixed_formats_need_an_explicit_format(self, tmp_path):
+        with pytest.raises(ValueError, match="corpus_format="):
+            resolve_format([tmp_path / "a.jsonl", tmp_path / "b.txt"])
+
+
+class TestSharding:
+    @pytest.fixture
+    def four_files(self, tmp_path):
+        for i in range(4):
+            docs = [SENTENCES[(i + j) % 9 : (i + j) % 9 + 2] for j in (0, 3)]
+            _write_sentences(tmp_path / f"part{i}.txt", docs)
+        return str(tmp_path / "part*.txt")
+
+    def _files_of(self, ds):
+        return {int(e["document"]) >> 32 for e in ds.as_numpy_iterator()}
+
+    def test_auto_shard_by_file(self, four_files, uncased_tokenizer):
+        from tensorflow.python.data.experimental.ops import distribute
+
+        ds = sentence_pair_dataset([four_files], uncased_tokenizer, 32)
+        options = tf.data.Options()
+        policy = tf.data.experimental.AutoShardPolicy.FILE
+        options.experimental_distribute.auto_shard_policy = policy
+        ds = ds.with_options(options)
+        seen = [
+            self._files_of(distribute._AutoShardDataset(ds, 2, worker))
+            for worker in (0, 1)
+        ]
+        assert seen == [{0, 2}, {1, 3}]
+
+    def test_input_context(self, four_files, uncased_tokenizer):
+        context = tf.distribute.InputContext(2, 1, 1)
+        ds = sentence_pair_dataset(
+            [four_files], uncased_tokenizer, 32, input_context=context
+        )
+        assert self._files_of(ds) == {1, 3}
+
+
+def test_whole_word_masking_in_the_pipeline(corpus, uncased_tokenizer):
+    ds = pretraining_dataset(
+        [corpus], uncased_tokenizer, 32, batch_size=8, seed=2,
+        whole_word_masking=True, mask_token_rate=1.0, random_token_rate=0.0,
+        masking_rate=0.3, repeat=False, shuffle_buffer=8,
+    )  # fmt: skip
+    vocab = uncased_tokenizer.vocabulary
+    for x, y, w in ds:
+        ids = x["token_ids"].numpy()
+        for i, row in enumerate(ids):
+            masked = row == uncased_tokenizer.mask_id
+            original = row.copy()
+            real = w["masked_lm"].numpy()[i] > 0
+            original[x["mask_positions"].numpy()[i][real]] = y[
+                "masked_lm"
+            ].numpy()[i][real]
+            for p in range(1, len(row) - 1):
+                # A continuation piece is masked iff the piece before is.
+                if vocab[original[p]].startswith("##"):
+                    assert masked[p] == masked[p - 1]
+
+
+def test_injected_policies(corpus, uncased_tokenizer):
+    """A custom selector (every 3rd position) through the whole pipeline."""
+
+    def every_third(token_ids, seed):
+        positions = tf.range(tf.shape(token_ids)[1])[None, :]
+        return (positions % 3 == 1) & (token_ids > 4)
+
+    masker = MaskedLMMasker(uncased_tokenizer.vocabulary, 12,
+                            selector=every_third)  # fmt: skip
+    ds = pretraining_dataset(
+        [corpus], uncased_tokenizer, 32, batch_size=4, masker=masker,
+        shuffle_buffer=8,
+    )  # fmt: skip
+    x, _, w = next(iter(ds))
+    positions = x["mask_positions"].numpy()[w["masked_lm"].numpy() > 0]
+    assert len(positions) and (positions % 3 == 1).all()
