@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from keras_bert_impl.data import pretraining_dataset
-from keras_bert_impl.data.pretraining import example_stream
+from keras_bert_impl.data import read_documents
+from keras_bert_impl.data import sentence_pair_dataset
 
 SEQ = 128
 
@@ -80,46 +81,49 @@ def test_next_sentence_balance(epoch):
 
 
 def test_pairs_come_from_the_corpus(bbc_corpus, uncased_tokenizer):
-    """A and B are contiguous token runs of their documents; a random B is
-    never from A's document."""
-    from keras_bert_impl.data.corpus import read_documents
-    from keras_bert_impl.data.pretraining import _tokenize_documents
-
-    docs = list(
-        _tokenize_documents(
-            read_documents([bbc_corpus], "documents"), uncased_tokenizer
-        )
-    )
-    as_text = [
-        " " + " ".join(str(t) for s in doc for t in s) + " " for doc in docs
+    """A and B are contiguous token runs of their documents, B follows A in
+    a real pair, and a random B is never from A's document."""
+    docs = [
+        " ".join(s for s in doc)
+        for doc in read_documents([bbc_corpus], "documents")
     ]
-    count = random_count = 0
-    for ex in example_stream(
+    ragged = uncased_tokenizer.tokenize(docs)
+    as_text = [" " + " ".join(map(str, row)) + " " for row in ragged.to_list()]
+    ds = sentence_pair_dataset(
         [bbc_corpus], uncased_tokenizer, SEQ, seed=3,
         corpus_format="documents",
-    ):  # fmt: skip
-        count += 1
-        a = " " + " ".join(map(str, ex["tokens_a"])) + " "
-        b = " " + " ".join(map(str, ex["tokens_b"])) + " "
-        assert a in as_text[ex["document"]]
-        assert b in as_text[ex["b_document"]]
-        assert len(ex["tokens_a"]) + len(ex["tokens_b"]) <= SEQ - 3
-        if ex["next_sentence"]:
-            random_count += 1
-            assert ex["b_document"] != ex["document"]
-        else:
-            assert ex["b_document"] == ex["document"]
-            # A real continuation: B follows A in the document.
-            assert (a.rstrip() + b) in as_text[ex["document"]] or (
-                a.rstrip() + " " in as_text[ex["document"]]
-            )
+    )  # fmt: skip
+    count = random_count = 0
+    for ex in ds.batch(1024).as_numpy_iterator():
+        for ids, seg, mask, label, doc, b_doc in zip(
+            ex["token_ids"], ex["segment_ids"], ex["padding_mask"],
+            ex["next_sentence"], ex["document"], ex["b_document"],
+            strict=True,
+        ):  # fmt: skip
+            count += 1
+            n = mask.sum()
+            assert n <= SEQ and ids[0] == uncased_tokenizer.cls_id
+            body = ids[1 : n - 1]
+            a = body[(seg[1 : n - 1] == 0)][:-1]  # drop the middle [SEP]
+            b = body[seg[1 : n - 1] == 1]
+            a = " " + " ".join(map(str, a)) + " "
+            b = " " + " ".join(map(str, b)) + " "
+            assert a in as_text[doc] and b in as_text[b_doc]
+            if label:
+                random_count += 1
+                assert b_doc != doc
+            else:
+                assert b_doc == doc
+                # A real continuation: B starts where A ends (or later
+                # text of the document, when A was cut at its end).
+                assert as_text[doc].index(a) < as_text[doc].rindex(b)
     assert count >= 10_000 and 0.48 < random_count / count < 0.52
 
 
 def test_examples_decode_to_corpus_text(bbc_corpus, uncased_tokenizer):
     ds = pretraining_dataset(
         [bbc_corpus], uncased_tokenizer, SEQ, batch_size=4, seed=1,
-        corpus_format="documents", masking_rate=0.0,
+        corpus_format="documents", masking_rate=0.0, shuffle_buffer=4,
     )  # fmt: skip
     x, _, _ = next(iter(ds))
     corpus = " ".join(bbc_corpus.read_text(encoding="utf-8").lower().split())
