@@ -4,7 +4,7 @@ Follows google-research/bert `create_pretraining_data.py`: a target length
 of `max_seq_length - 3` (or, with probability `short_seq_prob`, a random
 shorter one), sentences of one document accumulated greedily up to it, a
 random split point into A and B, B replaced with probability
-`nsp_probability` by text from a different document, and the longer
+`nsp_prob` by text from a different document, and the longer
 segment truncated at a random end until the pair fits.
 
 One deliberate change: the original always makes B random when the chunk
@@ -28,7 +28,7 @@ class SentencePairGenerator:
         max_seq_length: int. Length of `[CLS] A [SEP] B [SEP]`.
         short_seq_prob: float. Probability of a shorter random target.
             Defaults to `0.1`.
-        nsp_probability: float. Probability that B is random. Defaults to
+        nsp_prob: float. Probability that B is random. Defaults to
             `0.5`.
 
     Example:
@@ -39,7 +39,7 @@ class SentencePairGenerator:
     (True, True)
     """
 
-    def __init__(self, max_seq_length, short_seq_prob=0.1, nsp_probability=0.5):
+    def __init__(self, max_seq_length, short_seq_prob=0.1, nsp_prob=0.5):
         if not isinstance(max_seq_length, int) or max_seq_length < 5:
             raise ValueError(
                 "`max_seq_length` must be an integer >= 5 ([CLS] A [SEP] B "
@@ -47,7 +47,7 @@ class SentencePairGenerator:
             )
         for name, value in (
             ("short_seq_prob", short_seq_prob),
-            ("nsp_probability", nsp_probability),
+            ("nsp_prob", nsp_prob),
         ):
             if not 0 <= value <= 1:
                 raise ValueError(
@@ -55,7 +55,7 @@ class SentencePairGenerator:
                 )
         self.max_seq_length = max_seq_length
         self.short_seq_prob = short_seq_prob
-        self.nsp_probability = nsp_probability
+        self.nsp_prob = nsp_prob
 
     def pairs(self, document, other, rng):
         """Yields pairs from `document` (a list of sentences of token ids).
@@ -77,7 +77,7 @@ class SentencePairGenerator:
             chunk.append(document[i])
             length += len(document[i])
             if i == len(document) - 1 or length >= target:
-                random_next = rng.random() < self.nsp_probability
+                random_next = rng.random() < self.nsp_prob
                 a_end = rng.randint(1, len(chunk) - 1) if len(chunk) >= 2 else 1
                 tokens_a = [t for s in chunk[:a_end] for t in s]
                 if random_next:
