@@ -10,6 +10,7 @@ def synthetic_arrays(
     seq_length=8,
     max_predictions=2,
     vocabulary_size=32,
+    pad_predictions=True,
 ):
     """`(x, y, sample_weight)` NumPy arrays like `pretraining_dataset`'s."""
     rng = np.random.default_rng(seed)
@@ -24,7 +25,8 @@ def synthetic_arrays(
         [rng.choice(np.arange(1, k), max_predictions, False) for k in lengths]
     )
     mask_weights = np.ones((n, max_predictions), "float32")
-    mask_weights[::3, -1] = 0.0  # some padded prediction slots
+    if pad_predictions:
+        mask_weights[::3, -1] = 0.0  # some padded prediction slots
     mask_positions = (mask_positions * mask_weights).astype("int32")
     x = {
         "token_ids": token_ids.astype("int32"),
