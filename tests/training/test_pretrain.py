@@ -1,0 +1,175 @@
+"""`pretrain`: misuse errors, TensorBoard scalars, NaN guard, determinism."""
+
+import json
+import os
+
+import keras
+import numpy as np
+import pytest
+
+from keras_bert_impl.training.callbacks import NonFiniteLossError
+from keras_bert_impl.training.callbacks import latest_checkpoint_step
+from keras_bert_impl.training.optimization import create_optimizer
+from keras_bert_impl.training.pretrain import PretrainingModel
+from keras_bert_impl.training.pretrain import pretrain
+from keras_bert_impl.training.pretrain import validate
+from tests.conftest import TINY
+from tests.training.conftest import tiny_run_config
+from tests.training.synthetic import synthetic_dataset
+
+SCALARS = (
+    "loss",
+    "masked_lm_loss",
+    "next_sentence_loss",
+    "masked_lm_accuracy",
+    "next_sentence_accuracy",
+)
+
+
+def _tensor_tags(folder):
+    from tensorboard.backend.event_processing.event_accumulator import (
+        EventAccumulator,
+    )
+    from tensorboard.util.tensor_util import make_ndarray
+
+    events = EventAccumulator(folder)
+    events.Reload()
+    return {
+        tag: [
+            (e.step, float(make_ndarray(e.tensor_proto)))
+            for e in events.Tensors(tag)
+        ]
+        for tag in events.Tags()["tensors"]
+    }
+
+
+class TestMisuse:
+    """Each misuse is a clear ValueError before any training starts."""
+
+    def test_vocab_size_mismatch(self, tmp_path):
+        config = tiny_run_config(
+            tmp_path, model={**TINY, "vocabulary_size": 40}
+        )
+        with pytest.raises(ValueError, match="vocabulary has 32 tokens"):
+            validate(config)
+
+    def test_preset_takes_vocab_size(self, tmp_path):
+        config = tiny_run_config(tmp_path, model="tiny")
+        assert validate(config).vocabulary_size == 32
+
+    def test_max_seq_length_above_positions(self, tmp_path):
+        config = tiny_run_config(tmp_path, max_seq_length=16)
+        with pytest.raises(ValueError, match="max_seq_length"):
+            validate(config)
+
+    def test_missing_logdir_parent(self, tmp_path):
+        config = tiny_run_config(
+            tmp_path, logdir=str(tmp_path / "no" / "such" / "run")
+        )
+        with pytest.raises(ValueError, match="parent folder of logdir"):
+            validate(config)
+
+    def test_no_corpus_file(self, tmp_path):
+        config = tiny_run_config(tmp_path, train=[str(tmp_path / "*.none")])
+        with pytest.raises(ValueError, match="No corpus file"):
+            validate(config)
+
+    def test_empty_corpus(self, tmp_path):
+        empty = tmp_path / "empty.txt"
+        empty.write_text("\n\n", encoding="utf-8")
+        config = tiny_run_config(tmp_path, train=[str(empty)])
+        with pytest.raises(ValueError, match="corpus is empty"):
+            pretrain(config)
+        assert not os.path.exists(config.logdir)  # nothing started
+
+    @pytest.mark.parametrize(
+        "changes, match",
+        [
+            (dict(steps=5, steps_per_epoch=2), "steps_per_epoch"),
+            (dict(batch_size=0), "batch_size"),
+            (dict(dtype="float16"), "dtype"),
+            (dict(strategy="horovod"), "strategy"),
+        ],
+    )
+    def test_bad_numbers_and_names(self, tmp_path, changes, match):
+        with pytest.raises(ValueError, match=match):
+            validate(tiny_run_config(tmp_path, **changes))
+
+
+@pytest.mark.large
+def test_tensorboard_checkpoint_and_encoder_export(tmp_path):
+    """A short run: every scalar in train/ and validation/, the run folder
+    layout, and an encoder that `load_checkpoint` reads."""
+    import keras_bert_impl as kbi
+
+    config = tiny_run_config(tmp_path)
+    history = pretrain(config, verbose=0)
+    assert len(history.history["loss"]) == 2
+    train = _tensor_tags(os.path.join(config.logdir, "train"))
+    validation = _tensor_tags(os.path.join(config.logdir, "validation"))
+    for tag in (*SCALARS, "learning_rate", "examples_per_second"):
+        assert [s for s, _ in train[tag]] == [2, 4], tag
+    for tag in SCALARS:
+        assert [s for s, _ in validation[tag]] == [2, 4], tag
+    assert train["examples_per_second"][-1][1] > 0
+    # warmup 1 then linear decay over 3 updates: rate at steps 2 and 4.
+    np.testing.assert_allclose(
+        [v for _, v in train["learning_rate"]], [1e-3 * 2 / 3, 0.0], atol=1e-7
+    )
+    path = os.path.join(config.logdir, "pretraining_config.json")
+    with open(path, encoding="utf-8") as f:
+        saved = json.load(f)
+    assert saved == config.to_dict()
+    assert (
+        latest_checkpoint_step(os.path.join(config.logdir, "checkpoints")) == 4
+    )
+    encoder, bert_config = kbi.load_checkpoint(
+        os.path.join(config.logdir, "encoder")
+    )
+    assert bert_config.vocabulary_size == 32
+    assert os.path.isfile(os.path.join(config.logdir, "encoder", "vocab.txt"))
+
+
+class _PoisonWeights(keras.callbacks.Callback):
+    """Sets a weight to NaN after `step` batches (simulates divergence)."""
+
+    def __init__(self, step):
+        super().__init__()
+        self.step = step
+        self.seen = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.seen += 1
+        if self.seen == self.step:
+            v = self.model.encoder.token_embedding.embeddings
+            v.assign(np.full(v.shape, np.nan, "float32"))
+
+
+@pytest.mark.large
+def test_nan_guard_stops_and_keeps_last_good_checkpoint(tmp_path):
+    config = tiny_run_config(tmp_path, steps=6)
+    with pytest.raises(NonFiniteLossError, match="step 4.*step 2.*intact"):
+        pretrain(config, callbacks=[_PoisonWeights(step=3)], verbose=0)
+    checkpoints = os.path.join(config.logdir, "checkpoints")
+    assert latest_checkpoint_step(checkpoints) == 2
+    with np.load(os.path.join(checkpoints, "ckpt-000000002", "state.npz")) as f:
+        assert all(np.isfinite(f[k]).all() for k in f.files)
+
+
+@pytest.mark.large
+def test_seeded_twice_is_identical(tiny_config):
+    """Same seed: identical losses and weights after 2 steps (XLA on)."""
+    runs = []
+    for _ in range(2):
+        keras.utils.set_random_seed(11)
+        model = PretrainingModel(
+            __import__("keras_bert_impl").build_encoder(tiny_config)
+        )
+        model.compile(optimizer=create_optimizer(1e-3, 10, 1))
+        history = model.fit(synthetic_dataset(0, num_batches=2), verbose=0)
+        runs.append(
+            (history.history, [np.array(v) for v in model.trainable_variables])
+        )
+    assert runs[0][0] == runs[1][0]
+    for a, b in zip(runs[0][1], runs[1][1], strict=True):
+        np.testing.assert_array_equal(a, b)
