@@ -65,12 +65,12 @@ def evaluate(logdir, held_out, config, batches=20):
     import tensorflow as tf
 
     from keras_bert_impl import BertTokenizer
+    from keras_bert_impl import build_encoder
     from keras_bert_impl.data.pretraining import pretraining_dataset
     from keras_bert_impl.training.callbacks import restore_training_state
     from keras_bert_impl.training.optimization import create_optimizer
     from keras_bert_impl.training.pretrain import PretrainingModel
     from keras_bert_impl.training.pretrain import resolve_bert_config
-    from keras_bert_impl import build_encoder
 
     tok = BertTokenizer(config.vocab)
     bert = resolve_bert_config(config.model, tok.vocabulary_size)
