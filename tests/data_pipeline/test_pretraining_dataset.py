@@ -196,20 +196,25 @@ class TestPretrainingDataset:
             for a, b in zip(cached, again, strict=True)
         )
 
-    def test_fits_a_pretrainer(self, corpus, uncased_tokenizer):
+    def test_fits_a_pretrainer(self, tmp_path):
+        """The batches fit `BertPretrainer.compile()` defaults (XLA)."""
         from keras_bert_impl import BertConfig
         from keras_bert_impl import BertPretrainer
         from keras_bert_impl import build_encoder
+        from keras_bert_impl.tokenization.bert_tokenizer import BertTokenizer
 
+        tokenizer = BertTokenizer("tests/data/vocab/tiny.txt")  # 32 entries
+        line = "the quick brown fox jumps over the lazy dog. hello world!"
+        corpus = _write_sentences(tmp_path / "fox.txt", [[line] * 3] * 4)
         cfg = BertConfig.preset(
-            "tiny", vocabulary_size=uncased_tokenizer.vocabulary_size,
+            "tiny", vocabulary_size=tokenizer.vocabulary_size,
             num_layers=1, hidden_dim=16, num_heads=2, intermediate_dim=32,
             max_sequence_length=32,
         )  # fmt: skip
         model = BertPretrainer(build_encoder(cfg))
-        model.compile()
+        model.compile()  # jit_compile=True: static shapes are the contract
         ds = pretraining_dataset(
-            [corpus], uncased_tokenizer, 32, batch_size=4, shuffle_buffer=8
+            [corpus], tokenizer, 32, batch_size=4, shuffle_buffer=8
         )
         history = model.fit(ds, steps_per_epoch=2, epochs=1, verbose=0)
         assert np.isfinite(history.history["loss"][0])

@@ -135,3 +135,27 @@ def test_examples_decode_to_corpus_text(bbc_corpus, uncased_tokenizer):
             words = text.decode().split()
             # Every decoded word occurs in the (lower-cased) corpus.
             assert all(word.strip("#") in corpus for word in words)
+
+
+def test_masks_repeat_per_seed_and_change_per_epoch(epoch, uncased_tokenizer):
+    """Over every example: the same seed gives the same masks, a new seed
+    (a new epoch) new ones."""
+    import tensorflow as tf
+
+    from keras_bert_impl.data import MaskedLMMasker
+
+    x, y, w = epoch
+    original = x["token_ids"].copy()
+    rows = np.repeat(np.arange(len(original)), 20)
+    real = w["masked_lm"].reshape(-1) > 0
+    cols = x["mask_positions"].reshape(-1)
+    original[rows[real], cols[real]] = y["masked_lm"].reshape(-1)[real]
+    masker = MaskedLMMasker(uncased_tokenizer.vocabulary, 20)
+    ids = tf.constant(original)
+    a = masker(ids, tf.constant([4, 2]))
+    b = masker(ids, tf.constant([4, 2]))
+    c = masker(ids, tf.constant([4, 3]))
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key])
+    same = np.all(a["mask_positions"].numpy() == c["mask_positions"], axis=1)
+    assert same.mean() < 0.01
