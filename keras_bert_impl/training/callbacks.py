@@ -197,6 +197,11 @@ def _state_variables(model):
     return named
 
 
+def _slot(name):
+    """`model/0005/seed_generator_7/...` -> `model/0005`."""
+    return "/".join(name.split("/")[:2])
+
+
 def latest_checkpoint_step(directory: str) -> int:
     """The step of the newest complete training state, or 0 if none."""
     pointer = os.path.join(directory, POINTER_FILE)
@@ -258,21 +263,25 @@ def restore_training_state(model: keras.Model, directory: str) -> int:
     path = os.path.join(directory, f"ckpt-{step:09d}", STATE_FILE)
     variables = _state_variables(model)
     with np.load(path) as data:
-        stored = set(data.files)
-        if stored != set(variables):
-            extra = sorted(stored - set(variables))[:3]
-            missing = sorted(set(variables) - stored)[:3]
+        # Match by position (`model/0005`): seed generators get
+        # process-wide unique names (`seed_generator_7`), so full paths
+        # differ between two builds of the same model in one process.
+        stored = {_slot(name): name for name in data.files}
+        wanted = {_slot(name): name for name in variables}
+        if set(stored) != set(wanted):
             raise ValueError(
                 f"The training state {path} does not match this model and "
-                f"optimizer (another config, optimizer or precision?). "
-                f"Missing: {missing}; unexpected: {extra}"
+                f"optimizer (another config, optimizer or precision?): it "
+                f"holds {len(stored)} variables, the model and optimizer "
+                f"have {len(wanted)}."
             )
-        for name, variable in variables.items():
-            value = data[name]
+        for slot, name in wanted.items():
+            value = data[stored[slot]]
+            variable = variables[name]
             if tuple(value.shape) != tuple(variable.shape):
                 raise ValueError(
-                    f"{name} in {path} has shape {value.shape}; the model "
-                    f"expects {tuple(variable.shape)}."
+                    f"{stored[slot]} in {path} has shape {value.shape}; the "
+                    f"model expects {tuple(variable.shape)} for {name}."
                 )
             variable.assign(value)
     return step

@@ -9,6 +9,7 @@ import pytest
 
 from keras_bert_impl.training.callbacks import NonFiniteLossError
 from keras_bert_impl.training.callbacks import latest_checkpoint_step
+from keras_bert_impl.training.callbacks import restore_training_state
 from keras_bert_impl.training.optimization import create_optimizer
 from keras_bert_impl.training.pretrain import PretrainingModel
 from keras_bert_impl.training.pretrain import pretrain
@@ -128,6 +129,15 @@ def test_tensorboard_checkpoint_and_encoder_export(tmp_path):
     )
     assert bert_config.vocabulary_size == 32
     assert os.path.isfile(os.path.join(config.logdir, "encoder", "vocab.txt"))
+    # The state restores into a second model built in the same process
+    # (its dropout seed generators get other unique names).
+    again = PretrainingModel(kbi.build_encoder(bert_config))
+    again.compile(optimizer=create_optimizer(1e-3, 4, 1))
+    again.optimizer.build(again.trainable_variables)
+    checkpoints = os.path.join(config.logdir, "checkpoints")
+    assert restore_training_state(again, checkpoints) == 4
+    for a, b in zip(again.encoder.weights, encoder.weights, strict=True):
+        np.testing.assert_array_equal(np.array(a), np.array(b))
 
 
 class _PoisonWeights(keras.callbacks.Callback):
