@@ -1,0 +1,283 @@
+"""Shared timing utilities for the side-by-side benchmarks.
+
+Every benchmark measures its peers in one process run, interleaved (one
+repetition of each peer in turn, the order rotated every round), several
+repetitions, and reports the median with min/max and the ratio of medians
+to each peer: absolute times on a shared machine drift, ratios hold.
+
+The Hugging Face peer runs in a separate process (`hf_peer.py`, a
+torch interpreter), driven over a JSON-lines pipe, so its threads never
+compete with TensorFlow's: while one side runs the other waits on a pipe.
+"""
+
+import datetime
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+RESULTS_DIR = os.path.join(HERE, "results")
+
+
+# === Machine ===
+
+
+def cpu_info():
+    """Model name, core count and the CPU flags that decide bf16 speed."""
+    model, flags = platform.processor() or "unknown", set()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                key = key.strip()
+                if key == "model name":
+                    model = value.strip()
+                elif key == "flags":
+                    flags = set(value.split())
+    except OSError:
+        pass
+    wanted = ("avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")
+    return {
+        "cpu_model": model,
+        "cpus": os.cpu_count(),
+        "flags": {f: f in flags for f in wanted},
+        "native_bf16": "avx512_bf16" in flags or "amx_bf16" in flags,
+    }
+
+
+def matmul_runner(dtype="float32", n=2048):
+    """A callable timing one large `tf.linalg.matmul`; returns its FLOPs.
+
+    Benchmarks run it as one more peer in their interleaved rounds, so the
+    peak it measures sees the same machine load as the models.
+    """
+    import tensorflow as tf
+
+    a = tf.cast(tf.random.normal((n, n)), dtype)
+    b = tf.cast(tf.random.normal((n, n)), dtype)
+    matmul = tf.function(lambda a, b: tf.linalg.matmul(a, b))
+    matmul(a, b).numpy()  # trace and warm up
+
+    def run(times=1):
+        for _ in range(times):
+            out = matmul(a, b)
+        out.numpy()
+
+    return run, 2 * n**3
+
+
+# === Timing ===
+
+
+def interleaved(runners, repeats, on_round=None):
+    """Times each runner once per round, `repeats` rounds, order rotated.
+
+    Args:
+        runners: dict name -> callable. The callable does one repetition's
+            work and returns either `None` (wall time is measured here) or
+            a float, the seconds it measured itself (a remote peer).
+        repeats: int. Rounds.
+        on_round: optional callable(round_index, times_so_far) for progress.
+
+    Returns:
+        dict name -> list of seconds, one per round.
+    """
+    names = list(runners)
+    times = {name: [] for name in names}
+    for r in range(repeats):
+        order = names[r % len(names) :] + names[: r % len(names)]
+        for name in order:
+            start = time.perf_counter()
+            reported = runners[name]()
+            elapsed = time.perf_counter() - start
+            times[name].append(elapsed if reported is None else reported)
+        if on_round is not None:
+            on_round(r, times)
+    return times
+
+
+def rate_stats(seconds, units):
+    """median/min/max of `units / seconds` over repetitions."""
+    rates = [units / s for s in seconds]
+    return {
+        "median": statistics.median(rates),
+        "min": min(rates),
+        "max": max(rates),
+        "n": len(rates),
+    }
+
+
+def ratios(stats, ours, peers):
+    """Ratio of medians: `ours` over each of `peers` present in `stats`."""
+    return {
+        peer: stats[ours]["median"] / stats[peer]["median"]
+        for peer in peers
+        if peer in stats and stats[peer]["median"] > 0
+    }
+
+
+def paired_ratios(times, ours, peers):
+    """Per-round speed ratios `ours` / peer: median, min, max.
+
+    Peers of one round saw the same machine load, so the ratio within a
+    round is steadier than the ratio of medians when the load drifts.
+    """
+    out = {}
+    for peer in peers:
+        if peer not in times:
+            continue
+        pairs = zip(times[ours], times[peer], strict=True)
+        per_round = [t / o for o, t in pairs]
+        out[peer] = {
+            "median": statistics.median(per_round),
+            "min": min(per_round),
+            "max": max(per_round),
+        }
+    return out
+
+
+# === Output ===
+
+
+def stamp():
+    """Date, machine and library versions, for every result line."""
+    return {
+        "date": datetime.datetime.now(datetime.UTC).strftime(
+            "%Y-%m-%dT%H:%M:%SZ"
+        ),
+        **cpu_info(),
+        "python": platform.python_version(),
+    }
+
+
+def rounded(obj, digits=4):
+    """Rounds floats in a nested structure to `digits` significant digits."""
+    if isinstance(obj, float):
+        return float(f"{obj:.{digits}g}")
+    if isinstance(obj, dict):
+        return {k: rounded(v, digits) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [rounded(v, digits) for v in obj]
+    return obj
+
+
+def emit(result, table, save=None):
+    """Prints one JSON line then `table`; appends the line to `save`."""
+    line = json.dumps(rounded(result), sort_keys=False)
+    print(line, flush=True)
+    if table:
+        print(table, flush=True)
+    if save:
+        path = save if os.path.isabs(save) else os.path.join(RESULTS_DIR, save)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "a") as f:
+            f.write(line + "\n")
+
+
+def format_table(header, rows):
+    """A plain fixed-width text table."""
+    cells = [list(map(str, header))] + [[str(c) for c in r] for r in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    lines = [
+        "  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True))
+        for row in cells
+    ]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def fmt_rate(stat):
+    """`median [min-max]` with three significant digits."""
+    return (
+        f"{stat['median']:.3g} [{stat['min']:.3g}-{stat['max']:.3g}]"
+        if stat
+        else "-"
+    )
+
+
+def fmt_ratio(stat):
+    """`1.23x [1.10-1.31]` for a paired ratio, or empty."""
+    if not stat:
+        return ""
+    return f"{stat['median']:.2f}x [{stat['min']:.2f}-{stat['max']:.2f}]"
+
+
+def log(*args):
+    """Progress to stderr, so stdout stays one JSON line and a table."""
+    print(*args, file=sys.stderr, flush=True)
+
+
+# === The Hugging Face peer (a torch interpreter in a subprocess) ===
+
+
+def default_torch_python():
+    """`$KBI_TORCH_PYTHON`, else this interpreter (the `bench` extra)."""
+    return os.environ.get("KBI_TORCH_PYTHON", sys.executable)
+
+
+class TorchPeer:
+    """Drives `hf_peer.py` in `python_exe` over a JSON-lines pipe.
+
+    `setup(**spec)` builds a model there and warms it up; `run(steps)`
+    returns the seconds the peer measured for `steps` steps. If torch or
+    transformers cannot be imported there, `available` is False and the
+    reason is in `error`.
+    """
+
+    def __init__(self, python_exe=None, threads=None):
+        self.python_exe = python_exe or default_torch_python()
+        self.error = None
+        env = dict(os.environ)
+        if threads:
+            env["OMP_NUM_THREADS"] = str(threads)
+        try:
+            self.proc = subprocess.Popen(
+                [self.python_exe, os.path.join(HERE, "hf_peer.py")],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+                env=env,
+            )
+            hello = self._ask({"cmd": "hello", "threads": threads})
+            self.versions = hello
+        except (OSError, RuntimeError) as e:
+            self.error = str(e)
+            self.proc = None
+            self.versions = {}
+
+    @property
+    def available(self):
+        return self.proc is not None and self.error is None
+
+    def _ask(self, message):
+        self.proc.stdin.write(json.dumps(message) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(
+                f"hf_peer.py exited (code {self.proc.poll()}); "
+                "see its stderr above"
+            )
+        reply = json.loads(line)
+        if "error" in reply:
+            raise RuntimeError(reply["error"])
+        return reply
+
+    def setup(self, **spec):
+        return self._ask({"cmd": "setup", **spec})
+
+    def run(self, steps):
+        return self._ask({"cmd": "run", "steps": steps})["seconds"]
+
+    def close(self):
+        if self.proc is not None:
+            try:
+                self._ask({"cmd": "quit"})
+            except (RuntimeError, BrokenPipeError, ValueError):
+                pass
+            self.proc.wait(timeout=30)
+            self.proc = None
