@@ -1,0 +1,87 @@
+"""Which ops an exported SavedModel needs, read from `saved_model.pb`.
+
+A TF Serving binary runs a SavedModel only if it registers every op of the
+graph, functions included. `saved_model_ops` lists them; the test suite
+checks each against TensorFlow's registry and tensorflow-text's, and that
+no Python-dependent op (`PyFunc`, `EagerPyFunc`) is among them.
+"""
+
+import collections
+import os
+
+# The tensorflow-text ops an export uses (tokenize_with_offsets, used by the
+# token-classification and question-answering signatures, adds none). TF
+# Serving links tensorflow-text's op library at its own pinned version.
+TENSORFLOW_TEXT_OPS = (
+    "FastWordpieceTokenizeWithOffsets",
+    "NormalizeUTF8",
+    "RegexSplitWithOffsets",
+)
+PYTHON_OPS = ("PyFunc", "PyFuncStateless", "EagerPyFunc")
+
+
+def _read(path: str):
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    with open(os.path.join(path, "saved_model.pb"), "rb") as f:
+        return saved_model_pb2.SavedModel.FromString(f.read())
+
+
+def saved_model_ops(path: str) -> dict[str, int]:
+    """Counts of every op type in a SavedModel, all functions included.
+
+    Calls of graph functions (a node whose op is a function of the library)
+    are not ops and are left out.
+
+    Args:
+        path: str. The SavedModel directory.
+
+    Returns:
+        dict op type -> number of nodes.
+    """
+    counts = collections.Counter()
+    for meta_graph in _read(path).meta_graphs:
+        graph = meta_graph.graph_def
+        functions = {f.signature.name for f in graph.library.function}
+        nodes = list(graph.node)
+        for function in graph.library.function:
+            nodes.extend(function.node_def)
+        counts.update(n.op for n in nodes if n.op not in functions)
+    return dict(counts)
+
+
+def _ops_of(library, name, seen):
+    """Op types run by function `name` and the functions it calls."""
+    ops = set()
+    if name in seen:
+        return ops
+    seen.add(name)
+    for node in library[name].node_def:
+        called = [node.op] if node.op in library else []
+        for attr in node.attr.values():
+            if attr.func.name:
+                called.append(attr.func.name)
+            called.extend(f.name for f in attr.list.func)
+        if node.op not in library:
+            ops.add(node.op)
+        for callee in called:
+            if callee in library:
+                ops |= _ops_of(library, callee, seen)
+    return ops
+
+
+def xla_functions(path: str) -> dict[str, set[str]]:
+    """The functions marked for XLA, with every op they run (transitively).
+
+    Returns:
+        dict function name -> set of op types run inside it.
+    """
+    result = {}
+    for meta_graph in _read(path).meta_graphs:
+        library = {
+            f.signature.name: f for f in meta_graph.graph_def.library.function
+        }
+        for name, function in library.items():
+            if function.attr["_XlaMustCompile"].b:
+                result[name] = _ops_of(library, name, set())
+    return result

@@ -1,0 +1,183 @@
+"""`export_savedmodel`: one SavedModel, raw text in, predictions out.
+
+The export is a TF Serving model version: `savedmodels/<name>/<version>/`
+with an integer version. It is written into a hidden temporary directory
+beside the version (TF Serving ignores names that are not integers) and
+renamed into place, so a server polling `savedmodels/<name>/` never sees a
+half-written version, and an existing version is never replaced unless
+asked.
+
+A process that loads the export needs TensorFlow and tensorflow-text (run
+`import tensorflow_text` before `tf.saved_model.load`); it does not need
+this package.
+"""
+
+import os
+import shutil
+import tempfile
+
+from keras_bert_impl.export import signatures as signatures_lib
+from keras_bert_impl.export.tasks import detect_task
+
+
+def find_encoder(model):
+    """The `BertEncoder` of a model (the model itself, or a sublayer)."""
+    from keras_bert_impl.models.encoder import BertEncoder
+
+    if isinstance(model, BertEncoder):
+        return model
+    for layer in model._flatten_layers(include_self=False, recursive=True):
+        if isinstance(layer, BertEncoder):
+            return layer
+    raise ValueError(
+        "The model holds no keras_bert_impl BertEncoder. Received: model of "
+        f"type {type(model).__name__}"
+    )
+
+
+def export_savedmodel(
+    model,
+    tokenizer,
+    path: str | os.PathLike,
+    max_length: int | None = None,
+    overwrite: bool = False,
+    jit_compile: bool = True,
+    warmup: bool = True,
+    task: str | None = None,
+    label_names=None,
+    text_pair: bool | None = None,
+) -> str:
+    """Exports a model and its tokenizer as a TF Serving SavedModel.
+
+    Signatures (see `keras_bert_impl.export.signatures`):
+    `serving_default` (raw text in, predictions out: label and probabilities
+    for a classifier, per-token labels with character spans for a token
+    classifier, the answer text and span for question answering, the chosen
+    answer for multiple choice, pooled and sequence outputs for a bare
+    encoder), `from_ids` (int32 `token_ids`, `segment_ids`,
+    `padding_mask` in) and `tokenize`.
+
+    Tokenization runs in the graph ahead of the numeric model, which is an
+    XLA-compiled function when `jit_compile=True` (TF Serving on CPU then
+    needs `--xla_cpu_compilation_enabled=true`). Batch size and text length
+    are free; packed inputs longer than `max_length` are cut (the longer
+    segment first, as `BertTokenizer.encode` does). Each weight is stored
+    once.
+
+    Args:
+        model: a `BertEncoder` or a task model built on one.
+        tokenizer: the `BertTokenizer` the model was trained with.
+        path: str or path. The version directory, whose name is an
+            integer: `savedmodels/<name>/<version>`.
+        max_length: optional int. Longest packed input, special tokens
+            included. Defaults to the model's `max_sequence_length`.
+        overwrite: bool. Replace an existing version. Defaults to `False`.
+        jit_compile: bool. Compile the numeric model with XLA. Defaults to
+            `True`.
+        warmup: bool. Write `assets.extra/tf_serving_warmup_requests`
+            (needs `tensorflow-serving-api`). Defaults to `True`.
+        task: optional str. The kind of model (one of
+            `keras_bert_impl.export.tasks.KINDS`). Defaults to detection
+            from the model's class.
+        label_names: optional list of str. Class names; defaults to the
+            model's `label_names`, else `LABEL_0`, `LABEL_1`, ...
+        text_pair: optional bool. Whether a classifier takes a text pair
+            (a second input `text_pair`). Defaults to the model's
+            `text_pair` attribute, else `False`.
+
+    Returns:
+        The absolute path of the written version.
+
+    Raises:
+        ValueError: the version is not an integer, `max_length` is out of
+            range, or the tokenizer does not fit the model.
+        FileExistsError: the version exists and `overwrite` is `False`.
+        ImportError: `warmup=True` without `tensorflow-serving-api`.
+    """
+    path = os.path.abspath(os.fspath(path))
+    parent, version = os.path.split(path)
+    if not version.isdigit():
+        raise ValueError(
+            "TF Serving needs an integer version directory: "
+            "savedmodels/<name>/<version>, e.g. savedmodels/my_model/1. "
+            f"Received: path={path!r}"
+        )
+    if os.path.exists(path) and not overwrite:
+        raise FileExistsError(
+            f"Version {version} of {parent} exists; pass overwrite=True "
+            "(--overwrite) to replace it, or use a new version number."
+        )
+    encoder = find_encoder(model)
+    if tokenizer.vocabulary_size > encoder.vocabulary_size:
+        raise ValueError(
+            f"The tokenizer has {tokenizer.vocabulary_size} tokens but the "
+            f"model only {encoder.vocabulary_size} token embeddings. "
+            f"Received: vocabulary_size={tokenizer.vocabulary_size}"
+        )
+    serving_task = detect_task(model, task, label_names, text_pair)
+    num_special = 2 if len(serving_task.text_inputs) == 1 else 3
+    if max_length is None:
+        max_length = encoder.max_sequence_length
+    if not num_special < int(max_length) <= encoder.max_sequence_length:
+        raise ValueError(
+            f"`max_length` must be more than {num_special} and at most the "
+            f"model's max_sequence_length={encoder.max_sequence_length}. "
+            f"Received: max_length={max_length}"
+        )
+    if warmup:
+        try:
+            import tensorflow_serving.apis.prediction_log_pb2  # noqa: F401
+        except ImportError as e:
+            raise ImportError(
+                "warmup=True writes TF Serving warmup requests with the "
+                "tensorflow-serving-api protos: `pip install "
+                "tensorflow-serving-api==2.21.0`, or pass warmup=False."
+            ) from e
+
+    import tensorflow as tf
+
+    from keras_bert_impl.export import warmup as warmup_lib
+
+    module = signatures_lib.ServingModule(
+        model, tokenizer, serving_task, int(max_length), jit_compile
+    )
+    signatures = module.signatures()
+    os.makedirs(parent, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix=f".{version}.tmp-", dir=parent)
+    try:
+        _chmod_like_makedirs(tmp)
+        tf.saved_model.save(module, tmp, signatures=signatures)
+        if warmup:
+            warmup_lib.write_warmup(
+                tmp,
+                model_name=os.path.basename(parent),
+                signature_name=signatures_lib.DEFAULT,
+                text_specs=serving_task.text_inputs,
+            )
+        _move_into_place(tmp, path, overwrite)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return path
+
+
+def _chmod_like_makedirs(folder):
+    """`mkdtemp` makes 0700 folders; a server user must read the export."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(folder, 0o777 & ~umask)
+
+
+def _move_into_place(tmp, path, overwrite):
+    """Renames `tmp` to `path`; an existing `path` only if `overwrite`."""
+    if not os.path.exists(path):
+        # Fails (never merges) if another process made `path` meanwhile.
+        os.rename(tmp, path)
+        return
+    if not overwrite:
+        raise FileExistsError(f"{path} appeared during the export.")
+    parent, version = os.path.split(path)
+    old = tempfile.mkdtemp(prefix=f".{version}.old-", dir=parent)
+    os.rename(path, os.path.join(old, version))
+    os.rename(tmp, path)
+    shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,169 @@
+"""The serving signatures of an exported model, defined once.
+
+Three signatures, all with the batch as the first axis of every input and
+output:
+
+* `serving_default`: raw text in (`tf.string`, `(batch_size,)`; a second
+  input for pair tasks), predictions out (see `tasks.py` for each kind of
+  model). The tokenizer runs here, in the graph, ahead of the model.
+* `from_ids`: int32 `token_ids`, `segment_ids`, `padding_mask`
+  `(batch_size, seq_len)` in (the model's own input names), the model's
+  numbers out. Rows longer than the model's length are cut.
+* `tokenize`: the same text inputs as `serving_default`, the packed int32
+  inputs out, as `from_ids` takes them.
+
+The numeric model is one inner `tf.function(jit_compile=True)`: XLA
+compiles it, and never sees a string op (tensorflow-text ops have no XLA
+kernels). XLA compiles once per input shape, so the batch is padded to a
+power of two and the sequence to a power of two (at least 8, at most the
+model's length) before the model, and the outputs are cut back: a server
+sees a bounded number of shapes, each compiled once.
+
+Each weight is stored once: the module tracks the model's variables (and
+nothing else of the Keras model), and the functions capture those same
+variables.
+"""
+
+import tensorflow as tf
+
+from keras_bert_impl.export.tasks import ServingTask
+from keras_bert_impl.export.tasks import ids_input_specs
+from keras_bert_impl.export.tasks import model_outputs
+from keras_bert_impl.models.encoder import INPUT_NAMES
+
+DEFAULT = "serving_default"
+FROM_IDS = "from_ids"
+TOKENIZE = "tokenize"
+SIGNATURE_NAMES = (DEFAULT, FROM_IDS, TOKENIZE)
+MIN_LENGTH_BUCKET = 8
+_MAX_BATCH_BUCKET = 1 << 16
+
+
+def length_buckets(max_length: int) -> list[int]:
+    """Sequence lengths the compiled model sees: powers of two, then max.
+
+    Example:
+    >>> length_buckets(100)
+    [8, 16, 32, 64, 100]
+    """
+    sizes, size = [], MIN_LENGTH_BUCKET
+    while size < max_length:
+        sizes.append(size)
+        size *= 2
+    return [*sizes, max_length]
+
+
+def _bucket(n, sizes):
+    """The smallest of `sizes` (sorted) that is >= n; n itself past them."""
+    table = tf.constant(sizes, tf.int32)
+    i = tf.searchsorted(table, tf.reshape(n, [1]), side="left")[0]
+    fits = i < len(sizes)
+    return tf.where(fits, tf.gather(table, tf.minimum(i, len(sizes) - 1)), n)
+
+
+class ServingModule(tf.Module):
+    """A model, its tokenizer and its signatures, ready for saving.
+
+    Args:
+        model: the Keras model (a `BertEncoder` or a task model).
+        tokenizer: the `BertTokenizer` whose ids the model was trained on.
+        task: `ServingTask`, what the model takes and returns.
+        max_length: int. Longest packed input, special tokens included.
+        jit_compile: bool. Compile the numeric model with XLA.
+    """
+
+    def __init__(
+        self,
+        model,
+        tokenizer,
+        task: ServingTask,
+        max_length: int,
+        jit_compile: bool = True,
+    ):
+        super().__init__(name="keras_bert_impl_serving")
+        self.tokenizer = tokenizer
+        # The only reference to the weights: the variables themselves,
+        # keyed by their Keras path (stable checkpoint keys).
+        weights = {}
+        for i, variable in enumerate(model.variables):
+            key = variable.path if variable.path not in weights else str(i)
+            weights[key] = variable.value
+        self.model_variables = weights
+        self._task = task
+        self._max_length = int(max_length)
+        self._length_buckets = length_buckets(self._max_length)
+        self._batch_buckets = [1 << i for i in range(17)]
+
+        def numeric(inputs):
+            return model_outputs(task, model(inputs, training=False))
+
+        # Not an attribute of the module: tracking the Keras model would
+        # save its variables a second time.
+        self._numeric = _untracked(
+            tf.function(numeric, jit_compile=bool(jit_compile))
+        )
+
+    # -- pieces ------------------------------------------------------------
+
+    def run_model(self, inputs):
+        """Pads to the shape buckets, runs the compiled model, cuts back."""
+        ids = inputs["token_ids"]
+        batch = tf.shape(ids)[0]
+        length = tf.shape(ids)[-1]
+        padded_batch = _bucket(batch, self._batch_buckets)
+        padded_length = _bucket(length, self._length_buckets)
+        rank = ids.shape.rank
+        paddings = (
+            [[0, padded_batch - batch]]
+            + [[0, 0]] * (rank - 2)
+            + [[0, padded_length - length]]
+        )
+        padded = {k: tf.pad(inputs[k], paddings) for k in INPUT_NAMES}
+        outputs = self._numeric.value(padded)
+        outputs = {k: v[:batch] for k, v in outputs.items()}
+        for name in self._task.sequence_outputs:
+            outputs[name] = outputs[name][:, :length]
+        return outputs
+
+    def encode(self, texts):
+        """Text inputs -> (packed int32 inputs, decoding context)."""
+        return self._task.encode(self.tokenizer, texts, self._max_length)
+
+    # -- signatures ----------------------------------------------------------
+
+    def signatures(self) -> dict:
+        """The concrete functions to save, by signature name."""
+        text_specs = self._task.text_inputs
+
+        @tf.function(input_signature=[text_specs])
+        def serve_text(texts):
+            inputs, context = self.encode(texts)
+            outputs = self.run_model(inputs)
+            return self._task.decode(outputs, inputs, context)
+
+        @tf.function(input_signature=[ids_input_specs(self._task)])
+        def serve_ids(inputs):
+            inputs = {
+                k: inputs[k][..., : self._max_length] for k in INPUT_NAMES
+            }
+            return self._task.ids_outputs(self.run_model(inputs))
+
+        @tf.function(input_signature=[text_specs])
+        def tokenize(texts):
+            inputs, _ = self.encode(texts)
+            return inputs
+
+        return {
+            DEFAULT: serve_text.get_concrete_function(),
+            FROM_IDS: serve_ids.get_concrete_function(),
+            TOKENIZE: tokenize.get_concrete_function(),
+        }
+
+
+class _untracked:
+    """Holds a value out of sight of `tf.Module` attribute tracking."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value

@@ -1,0 +1,410 @@
+"""What each kind of model takes and returns at the serving boundary.
+
+A serving task knows, for one kind of model (bare encoder, sequence
+classifier, token classifier, span question answering, multiple choice):
+
+* the raw-text inputs of the `serving_default` signature (`tf.string`,
+  first axis the batch);
+* how to tokenize and pack them into the model's int32 inputs (every op a
+  TensorFlow or tensorflow-text op: this runs in the serving graph, ahead
+  of the XLA-compiled model);
+* how to turn the model's numbers into what a client wants (label names,
+  character spans, answer text), again with graph ops only;
+* the shapes of the int32 inputs and the outputs of the `from_ids`
+  signature.
+
+Every output keeps the batch as its first axis, so TF Serving's row
+("instances") and columnar ("inputs") REST formats both work.
+"""
+
+import dataclasses
+
+import tensorflow as tf
+import tensorflow_text as tf_text
+
+from keras_bert_impl.models.encoder import INPUT_NAMES
+
+KINDS = (
+    "encoder",
+    "classifier",
+    "token_classifier",
+    "question_answering",
+    "multiple_choice",
+)
+# Class names of the task models, for detection (the classes live in
+# `keras_bert_impl.models.tasks`; matching names keeps this module free of
+# an import that would fail while a task is missing).
+_CLASS_KINDS = {
+    "BertEncoder": "encoder",
+    "BertClassifier": "classifier",
+    "BertTokenClassifier": "token_classifier",
+    "BertQuestionAnswering": "question_answering",
+    "BertSpanQA": "question_answering",
+    "BertMultipleChoice": "multiple_choice",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class ServingTask:
+    """The serving contract of one kind of model.
+
+    Args:
+        kind: str. One of `KINDS`.
+        label_names: tuple of str. Class names (classifiers, token
+            classifiers); empty otherwise.
+        text_pair: bool. Whether `serving_default` takes a second text
+            (`text_pair`) for classifiers. Question answering and multiple
+            choice always take two inputs.
+        max_answer_length: int. Longest answer, in tokens (question
+            answering).
+    """
+
+    kind: str
+    label_names: tuple[str, ...] = ()
+    text_pair: bool = False
+    max_answer_length: int = 30
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(
+                f"`task` must be one of {KINDS}. Received: task={self.kind!r}"
+            )
+        if self.max_answer_length < 1:
+            raise ValueError(
+                "`max_answer_length` must be positive. Received: "
+                f"max_answer_length={self.max_answer_length}"
+            )
+
+    # -- signature shapes ----------------------------------------------------
+
+    @property
+    def text_inputs(self) -> dict[str, tf.TensorSpec]:
+        """`serving_default` inputs, name -> spec (in call order)."""
+        if self.kind == "question_answering":
+            names, shapes = ("question", "context"), ([None], [None])
+        elif self.kind == "multiple_choice":
+            names, shapes = ("text", "choices"), ([None], [None, None])
+        elif self.text_pair:
+            names, shapes = ("text", "text_pair"), ([None], [None])
+        else:
+            names, shapes = ("text",), ([None],)
+        return {
+            n: tf.TensorSpec(s, tf.string, name=n)
+            for n, s in zip(names, shapes, strict=True)
+        }
+
+    @property
+    def ids_shape(self) -> list[int | None]:
+        """Shape of each int32 input of `from_ids`."""
+        if self.kind == "multiple_choice":
+            return [None, None, None]  # (batch, choices, seq)
+        return [None, None]
+
+    @property
+    def sequence_outputs(self) -> tuple[str, ...]:
+        """Model outputs with a sequence axis (axis 1), for re-slicing."""
+        return {
+            "encoder": ("sequence_output",),
+            "token_classifier": ("logits",),
+            "question_answering": ("start_logits", "end_logits"),
+        }.get(self.kind, ())
+
+    # -- raw text -> model inputs ------------------------------------------
+
+    def encode(self, tokenizer, inputs, max_length):
+        """Tokenizes and packs the text inputs.
+
+        Returns:
+            `(model_inputs, context)`: the int32 dict (batch and sequence
+            axes as long as the longest packed row) and what `decode` needs.
+        """
+        if self.kind == "multiple_choice":
+            text, choices = inputs["text"], inputs["choices"]
+            num_choices = tf.shape(choices)[1]
+            firsts = tf.repeat(text, num_choices)
+            packed, _ = pack(
+                tokenizer,
+                [tokenizer.tokenize(firsts), tokenizer.tokenize(choices)],
+                max_length,
+            )
+            shape = tf.stack([tf.shape(choices)[0], num_choices, -1])
+            packed = {k: tf.reshape(v, shape) for k, v in packed.items()}
+            return packed, {"choices": choices}
+        if self.kind == "question_answering":
+            question, context = inputs["question"], inputs["context"]
+            ids, start, end = tokenizer.tokenize_with_offsets(context)
+            packed, trimmed = pack(
+                tokenizer, [tokenizer.tokenize(question), ids], max_length
+            )
+            return packed, {
+                "context": context,
+                "question_length": trimmed[0].row_lengths(),
+                "context_length": trimmed[1].row_lengths(),
+                "start": start,
+                "end": end,
+            }
+        if self.kind == "token_classifier":
+            text = inputs["text"]
+            ids, start, end = tokenizer.tokenize_with_offsets(text)
+            packed, trimmed = pack(tokenizer, [ids], max_length)
+            return packed, {
+                "text": text,
+                "length": trimmed[0].row_lengths(),
+                "start": start,
+                "end": end,
+            }
+        segments = [tokenizer.tokenize(inputs["text"])]
+        if self.text_pair:
+            segments.append(tokenizer.tokenize(inputs["text_pair"]))
+        packed, _ = pack(tokenizer, segments, max_length)
+        return packed, {}
+
+    # -- model outputs -> client outputs -----------------------------------
+
+    def decode(self, outputs, inputs, context):
+        """The `serving_default` outputs from the model's outputs."""
+        if self.kind == "encoder":
+            return {
+                "pooled_output": outputs["pooled_output"],
+                "sequence_output": outputs["sequence_output"],
+                "padding_mask": inputs["padding_mask"],
+                "token_ids": inputs["token_ids"],
+            }
+        if self.kind == "classifier":
+            return self._decode_classifier(outputs["logits"])
+        if self.kind == "token_classifier":
+            return self._decode_tokens(outputs["logits"], context)
+        if self.kind == "question_answering":
+            return self._decode_span(outputs, context)
+        return self._decode_choice(outputs["logits"], context)
+
+    def ids_outputs(self, outputs):
+        """The `from_ids` outputs: the model's numbers (+ probabilities)."""
+        if self.kind in ("classifier", "token_classifier", "multiple_choice"):
+            return {
+                "logits": outputs["logits"],
+                "probabilities": tf.nn.softmax(outputs["logits"]),
+            }
+        return dict(outputs)
+
+    def _names(self):
+        return tf.constant(list(self.label_names), tf.string)
+
+    def _decode_classifier(self, logits):
+        probabilities = tf.nn.softmax(logits)
+        label_id = tf.argmax(probabilities, -1, output_type=tf.int32)
+        names = self._names()
+        batch = tf.shape(logits)[0]
+        return {
+            "label": tf.gather(names, label_id),
+            "label_id": label_id,
+            "score": tf.reduce_max(probabilities, -1),
+            "probabilities": probabilities,
+            "label_names": tf.tile(names[tf.newaxis], [batch, 1]),
+            "logits": logits,
+        }
+
+    def _decode_tokens(self, logits, context):
+        # Token j of a string sits at position j + 1 (after [CLS]).
+        length = tf.cast(context["length"], tf.int32)
+        width = tf.reduce_max(tf.concat([length, [0]], 0))
+        logits = logits[:, 1 : 1 + width]
+        probabilities = tf.nn.softmax(logits)
+        real = tf.sequence_mask(length, width)
+        label_id = tf.argmax(probabilities, -1, output_type=tf.int32)
+        label_id = tf.where(real, label_id, -1)
+        label = tf.where(
+            real, tf.gather(self._names(), tf.maximum(label_id, 0)), ""
+        )
+        start = _dense(context["start"], width)
+        end = _dense(context["end"], width)
+        text = tf.broadcast_to(context["text"][:, tf.newaxis], tf.shape(start))
+        token = tf.strings.substr(text, start, end - start, unit="UTF8_CHAR")
+        batch = tf.shape(logits)[0]
+        return {
+            "tokens": token,
+            "labels": label,
+            "label_ids": label_id,
+            "scores": tf.where(real, tf.reduce_max(probabilities, -1), 0.0),
+            "start": start,
+            "end": end,
+            "token_mask": tf.cast(real, tf.int32),
+            "label_names": tf.tile(self._names()[tf.newaxis], [batch, 1]),
+        }
+
+    def _decode_span(self, outputs, context):
+        # Context token j sits at position question_length + 2 + j.
+        length = tf.cast(context["context_length"], tf.int32)
+        offset = tf.cast(context["question_length"], tf.int32) + 2
+        width = tf.reduce_max(tf.concat([length, [0]], 0))
+        seq = tf.shape(outputs["start_logits"])[1]
+        positions = offset[:, tf.newaxis] + tf.range(width)[tf.newaxis]
+        positions = tf.minimum(positions, seq - 1)
+        start_logits = tf.gather(outputs["start_logits"], positions, axis=1,
+                                 batch_dims=1)  # fmt: skip
+        end_logits = tf.gather(outputs["end_logits"], positions, axis=1,
+                               batch_dims=1)  # fmt: skip
+        # Valid spans: i <= j < i + max_answer_length, both in the context.
+        i = tf.range(width)[:, tf.newaxis]
+        j = tf.range(width)[tf.newaxis, :]
+        allowed = (i <= j) & (j < i + self.max_answer_length)
+        real = tf.sequence_mask(length, width)
+        allowed = (
+            allowed[tf.newaxis]
+            & real[:, :, tf.newaxis]
+            & real[:, tf.newaxis, :]
+        )
+        scores = start_logits[:, :, tf.newaxis] + end_logits[:, tf.newaxis, :]
+        lowest = tf.float32.min
+        scores = tf.where(allowed, scores, lowest)
+        flat = tf.reshape(scores, [tf.shape(scores)[0], -1])
+        best = tf.argmax(flat, -1, output_type=tf.int32)
+        has_span = length > 0
+        first = tf.where(has_span, best // tf.maximum(width, 1), 0)
+        last = tf.where(has_span, best % tf.maximum(width, 1), 0)
+        null_score = outputs["start_logits"][:, 0] + outputs["end_logits"][:, 0]
+        score = tf.where(has_span, tf.reduce_max(flat, -1), null_score)
+        start = _dense(context["start"], width)
+        end = _dense(context["end"], width)
+        start_char = tf.where(
+            has_span, tf.gather(start, first, axis=1, batch_dims=1), 0
+        )
+        end_char = tf.where(
+            has_span, tf.gather(end, last, axis=1, batch_dims=1), 0
+        )
+        answer = tf.strings.substr(
+            context["context"], start_char, end_char - start_char,
+            unit="UTF8_CHAR",
+        )  # fmt: skip
+        return {
+            "answer": answer,
+            "start": start_char,
+            "end": end_char,
+            "score": score,
+            "null_score": null_score,
+        }
+
+    def _decode_choice(self, logits, context):
+        probabilities = tf.nn.softmax(logits)
+        choice = tf.argmax(probabilities, -1, output_type=tf.int32)
+        return {
+            "choice": choice,
+            "answer": tf.gather(context["choices"], choice, batch_dims=1),
+            "score": tf.reduce_max(probabilities, -1),
+            "probabilities": probabilities,
+            "logits": logits,
+        }
+
+
+def _dense(ragged, width):
+    """A ragged int tensor as dense int32 `(batch, width)`, 0-padded."""
+    dense = tf.cast(ragged.to_tensor(0), tf.int32)
+    dense = tf.pad(dense, [[0, 0], [0, width]])
+    return dense[:, :width]
+
+
+def pack(tokenizer, segments, max_length):
+    """`[CLS] A [SEP] (B [SEP])`, padded to the longest row of the batch.
+
+    The same packing as `BertTokenizer.encode` (the tokenizer's trimmer and
+    special tokens), but only as long as the longest packed row rather than
+    always `max_length`: the compiled model then does no work on padding
+    the batch does not need.
+
+    Args:
+        tokenizer: a `BertTokenizer`.
+        segments: list of one or two int `tf.RaggedTensor`s
+            `(batch_size, (tokens))`.
+        max_length: int. Longest packed row, special tokens included.
+
+    Returns:
+        `(inputs, trimmed)`: dict of int32 `token_ids`, `segment_ids` and
+        `padding_mask` `(batch_size, seq_len)`, and the trimmed segments.
+    """
+    budget = max_length - len(segments) - 1
+    trimmed = tf_text.RoundRobinTrimmer(budget).trim(segments)
+    ids, segment_ids = tf_text.combine_segments(
+        trimmed,
+        start_of_sequence_id=tokenizer.cls_id,
+        end_of_segment_id=tokenizer.sep_id,
+    )
+    ids = tf.cast(ids, tf.int32)
+    inputs = {
+        "token_ids": ids.to_tensor(tokenizer.pad_id),
+        "segment_ids": tf.cast(segment_ids, tf.int32).to_tensor(0),
+        "padding_mask": tf.ones_like(ids).to_tensor(0),
+    }
+    return inputs, trimmed
+
+
+def detect_task(
+    model,
+    task: str | None = None,
+    label_names=None,
+    text_pair: bool | None = None,
+) -> ServingTask:
+    """The `ServingTask` of a model, from its class unless `task` is given.
+
+    Label names come from `label_names`, else the model's `label_names`
+    attribute, else `LABEL_0`, `LABEL_1`, ... (one per output logit).
+    """
+    kind = task
+    if kind is None:
+        for cls in type(model).__mro__:
+            if cls.__name__ in _CLASS_KINDS:
+                kind = _CLASS_KINDS[cls.__name__]
+                break
+    if kind is None:
+        raise ValueError(
+            "Cannot tell which task the model serves; pass `task=` (one of "
+            f"{KINDS}). Received: model of type {type(model).__name__}"
+        )
+    names = ()
+    if kind in ("classifier", "token_classifier"):
+        if label_names is None:
+            label_names = getattr(model, "label_names", None)
+        if label_names is None:
+            num = _num_logits(model)
+            label_names = [f"LABEL_{i}" for i in range(num)]
+        names = tuple(str(n) for n in label_names)
+        num = _num_logits(model)
+        if num is not None and num != len(names):
+            raise ValueError(
+                f"The model has {num} output classes but {len(names)} label "
+                f"names. Received: label_names={list(names)}"
+            )
+    if text_pair is None:
+        text_pair = bool(getattr(model, "text_pair", False))
+    return ServingTask(kind=kind, label_names=names, text_pair=text_pair)
+
+
+def _num_logits(model):
+    """Width of the model's logits output, if it has one."""
+    outputs = model.outputs
+    if isinstance(outputs, dict):
+        outputs = [outputs.get("logits")]
+    if len(outputs) != 1 or outputs[0] is None:
+        return None
+    return outputs[0].shape[-1]
+
+
+def model_outputs(task: ServingTask, outputs) -> dict:
+    """The model's outputs as a dict of float32 tensors, by name."""
+    if not isinstance(outputs, dict):
+        if task.kind == "question_answering":
+            if isinstance(outputs, (list, tuple)):
+                start, end = outputs
+            else:  # (batch, seq, 2)
+                start, end = outputs[..., 0], outputs[..., 1]
+            outputs = {"start_logits": start, "end_logits": end}
+        else:
+            outputs = {"logits": outputs}
+    return {k: tf.cast(v, tf.float32) for k, v in outputs.items()}
+
+
+def ids_input_specs(task: ServingTask) -> dict[str, tf.TensorSpec]:
+    """The int32 inputs of `from_ids`, named as the model's inputs."""
+    return {
+        name: tf.TensorSpec(task.ids_shape, tf.int32, name=name)
+        for name in INPUT_NAMES
+    }
