@@ -39,7 +39,6 @@ the global batch and keeps its own replicas' rows.
 import json
 import os
 
-import keras
 import tensorflow as tf
 
 STRATEGIES = ("default", "one_device", "mirrored", "multi_worker", "tpu")
