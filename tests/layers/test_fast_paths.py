@@ -1,0 +1,76 @@
+"""The fast paths the benchmarks rely on compute what the plain forms do.
+
+No timings here (the machines are shared): only that each fast path is
+numerically the slow one within tolerance.
+"""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_bert_impl.config import BertConfig
+from keras_bert_impl.layers.masked_lm_head import BertMaskedLMHead
+from keras_bert_impl.models.encoder import build_encoder
+
+CONFIG = BertConfig.preset("tiny", vocabulary_size=64, num_layers=2)
+
+
+def _inputs(batch=2, seq=12, seed=0):
+    rng = np.random.default_rng(seed)
+    ids = rng.integers(1, CONFIG.vocabulary_size, (batch, seq)).astype("int32")
+    mask = np.ones_like(ids)
+    mask[1, seq - 4 :] = 0  # some padding
+    segments = np.zeros_like(ids)
+    segments[:, seq // 2 :] = 1
+    return {"token_ids": ids, "segment_ids": segments, "padding_mask": mask}
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    keras.utils.set_random_seed(0)
+
+
+def test_masked_lm_gather_before_projection_equals_full_projection():
+    # The head projects only the masked positions onto the vocabulary; that
+    # must equal projecting every position and then picking the masked ones.
+    head = BertMaskedLMHead(vocabulary_size=CONFIG.vocabulary_size)
+    x = np.random.default_rng(1).normal(size=(3, 10, 16)).astype("float32")
+    positions = np.array([[0, 4, 9], [1, 1, 2], [7, 8, 3]], "int32")
+    gathered = keras.ops.convert_to_numpy(head(x, mask_positions=positions))
+    full = keras.ops.convert_to_numpy(head(x))  # (3, 10, vocabulary_size)
+    expected = np.take_along_axis(full, positions[:, :, None], axis=1)
+    np.testing.assert_allclose(gathered, expected, atol=1e-5)
+
+
+def test_xla_forward_equals_eager():
+    encoder = build_encoder(CONFIG)
+    inputs = _inputs()
+    eager = encoder(inputs, training=False)
+    compiled = tf.function(
+        lambda x: encoder(x, training=False), jit_compile=True
+    )(inputs)
+    for key in ("sequence_output", "pooled_output"):
+        np.testing.assert_allclose(
+            keras.ops.convert_to_numpy(compiled[key]),
+            keras.ops.convert_to_numpy(eager[key]),
+            atol=1e-5,
+        )
+
+
+@pytest.mark.parametrize("jit_compile", [False, True])
+def test_mixed_bfloat16_outputs_near_float32(jit_compile):
+    fp32 = build_encoder(CONFIG)
+    bf16 = build_encoder(CONFIG, dtype="mixed_bfloat16")
+    bf16.set_weights(fp32.get_weights())  # float32 variables in both
+    inputs = _inputs()
+    ref = fp32(inputs, training=False)["sequence_output"]
+    out = tf.function(
+        lambda x: bf16(x, training=False), jit_compile=jit_compile
+    )(inputs)["sequence_output"]
+    assert out.dtype == "bfloat16"
+    ref = keras.ops.convert_to_numpy(ref)
+    out = keras.ops.convert_to_numpy(keras.ops.cast(out, "float32"))
+    # LayerNorm outputs are O(1); bf16 keeps ~3 significant digits.
+    np.testing.assert_allclose(out, ref, atol=0.1)
+    assert np.abs(out - ref).mean() < 0.015
