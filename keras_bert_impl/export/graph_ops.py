@@ -9,13 +9,13 @@ no Python-dependent op (`PyFunc`, `EagerPyFunc`) is among them.
 import collections
 import os
 
-# The tensorflow-text ops an export uses (tokenize_with_offsets, used by the
-# token-classification and question-answering signatures, adds none). TF
-# Serving links tensorflow-text's op library at its own pinned version.
+# The tensorflow-text ops an export uses (an uncased tokenizer; a cased one
+# without accent stripping skips NormalizeUTF8). TF Serving links
+# tensorflow-text's op library at its own pinned version.
 TENSORFLOW_TEXT_OPS = (
     "FastWordpieceTokenizeWithOffsets",
     "NormalizeUTF8",
-    "RegexSplitWithOffsets",
+    "TFText>RoundRobinTrim",
 )
 PYTHON_OPS = ("PyFunc", "PyFuncStateless", "EagerPyFunc")
 

@@ -83,9 +83,10 @@ class ServingModule(tf.Module):
         super().__init__(name="keras_bert_impl_serving")
         self.tokenizer = tokenizer
         # The only reference to the weights: the variables themselves,
-        # keyed by their Keras path (stable checkpoint keys).
+        # keyed by their Keras path (stable checkpoint keys). `weights`, not
+        # `variables`: dropout seed states are not needed to serve.
         weights = {}
-        for i, variable in enumerate(model.variables):
+        for i, variable in enumerate(model.weights):
             key = variable.path if variable.path not in weights else str(i)
             weights[key] = variable.value
         self.model_variables = weights

@@ -380,7 +380,12 @@ def detect_task(
 
 def _num_logits(model):
     """Width of the model's logits output, if it has one."""
-    outputs = model.outputs
+    try:
+        outputs = model.outputs
+    except (AttributeError, ValueError):  # a subclassed model
+        return None
+    if outputs is None:
+        return None
     if isinstance(outputs, dict):
         outputs = [outputs.get("logits")]
     if len(outputs) != 1 or outputs[0] is None:

@@ -1,0 +1,156 @@
+"""The export as TF Serving sees it: a process without this package.
+
+One fresh interpreter imports `tensorflow`, checks every op of the exported
+graphs (functions included) against TensorFlow's op registry, then imports
+`tensorflow_text` and checks the rest, then loads the exports and runs
+them on raw text at two batch sizes. Its outputs must equal the Keras
+models' (within 1e-5).
+"""
+
+import json
+import os
+import subprocess
+
+import numpy as np
+
+from keras_bert_impl.export import graph_ops
+from tests.export.conftest import TEXTS
+from tests.export.conftest import keras_outputs
+from tests.export.conftest import run_python
+
+BATCHES = (1, 5)
+
+FRESH = r"""
+import json
+import sys
+
+import numpy as np
+import tensorflow as tf
+from tensorflow.core.protobuf import saved_model_pb2
+from tensorflow.python.framework import op_def_registry
+
+cases = json.loads(sys.argv[1])
+reference = np.load(sys.argv[2])
+
+
+def graph_ops(path):
+    with open(path + "/saved_model.pb", "rb") as f:
+        saved = saved_model_pb2.SavedModel.FromString(f.read())
+    ops = set()
+    for meta in saved.meta_graphs:
+        functions = {f.signature.name for f in meta.graph_def.library.function}
+        nodes = list(meta.graph_def.node)
+        for f in meta.graph_def.library.function:
+            nodes.extend(f.node_def)
+        ops |= {n.op for n in nodes if n.op not in functions}
+    return ops
+
+
+ops = set().union(*(graph_ops(c["path"]) for c in cases))
+core = {op for op in ops if op_def_registry.get(op) is not None}
+import tensorflow_text  # noqa: E402,F401
+
+text = {op for op in ops - core if op_def_registry.get(op) is not None}
+report = {
+    "core": sorted(core),
+    "text": sorted(text),
+    "unregistered": sorted(ops - core - text),
+    "diffs": {},
+}
+for case in cases:
+    serve = tf.saved_model.load(case["path"]).signatures["serving_default"]
+    for batch in case["batches"]:
+        key = f"{case['name']}_{batch}"
+        inputs = {
+            name: tf.constant(list(values))
+            for name, values in case["inputs"][str(batch)].items()
+        }
+        out = serve(**inputs)
+        for name in case["compare"]:
+            got = out[name].numpy()
+            want = reference[f"{key}_{name}"]
+            if got.dtype == object:
+                report["diffs"][f"{key}_{name}"] = float(
+                    got.astype(str).tolist() != want.astype(str).tolist()
+                )
+            else:
+                if got.ndim == 3:  # sequence output: real tokens only
+                    mask = reference[f"{key}_mask"][:, : got.shape[1], None]
+                    got, want = got * mask, want[:, : got.shape[1]] * mask
+                report["diffs"][f"{key}_{name}"] = float(
+                    np.abs(got - want).max()
+                )
+report["modules"] = sorted(
+    m for m in sys.modules if m.split(".")[0] in ("keras_bert_impl", "tests")
+)
+print(json.dumps(report))
+"""
+
+
+def _cases(encoder_export, classifier_export, tokenizer, tmp_path):
+    import tensorflow as tf
+
+    reference, cases = {}, []
+    encoder, encoder_path = encoder_export
+    classifier, classifier_path = classifier_export
+    for name, model, path, pair in (
+        ("encoder", encoder, encoder_path, False),
+        ("classifier", classifier, classifier_path, True),
+    ):
+        case = {"name": name, "path": path, "batches": BATCHES, "inputs": {}}
+        for batch in BATCHES:
+            texts = list(TEXTS * 2)[:batch]
+            pairs = list(reversed(TEXTS * 2))[:batch] if pair else None
+            outputs, inputs = keras_outputs(model, tokenizer, texts, pairs)
+            key = f"{name}_{batch}"
+            reference[f"{key}_mask"] = inputs["padding_mask"]
+            case["inputs"][str(batch)] = {"text": texts}
+            if pair:
+                case["inputs"][str(batch)]["text_pair"] = pairs
+                probabilities = tf.nn.softmax(outputs["logits"]).numpy()
+                labels = np.array(["negative", "neutral", "positive"])
+                reference[f"{key}_probabilities"] = probabilities
+                reference[f"{key}_label"] = labels[probabilities.argmax(-1)]
+                case["compare"] = ["probabilities", "label"]
+            else:
+                reference[f"{key}_pooled_output"] = outputs["pooled_output"]
+                reference[f"{key}_sequence_output"] = outputs["sequence_output"]
+                case["compare"] = ["pooled_output", "sequence_output"]
+        cases.append(case)
+    npz = tmp_path / "reference.npz"
+    np.savez(npz, **reference)
+    return cases, npz
+
+
+def test_fresh_process_without_package(
+    encoder_export, classifier_export, tokenizer, tmp_path
+):
+    cases, npz = _cases(encoder_export, classifier_export, tokenizer, tmp_path)
+    report = json.loads(run_python(FRESH, json.dumps(cases), npz))
+    assert report["modules"] == []
+    assert report["unregistered"] == []
+    all_ops = set(report["core"]) | set(report["text"])
+    assert not all_ops & set(graph_ops.PYTHON_OPS)
+    assert report["text"] == sorted(graph_ops.TENSORFLOW_TEXT_OPS)
+    assert len(report["diffs"]) == 2 * 2 * len(BATCHES)
+    for key, diff in report["diffs"].items():
+        assert diff <= 1e-5, (key, diff)
+
+
+def test_saved_model_cli_lists_signatures(classifier_export):
+    _, path = classifier_export
+    cli = os.path.join(os.path.dirname(os.sys.executable), "saved_model_cli")
+    out = subprocess.run(
+        [cli, "show", "--dir", path, "--all"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
+        check=True,
+    ).stdout
+    for signature in ("serving_default", "from_ids", "tokenize"):
+        assert f"signature_def['{signature}']" in out
+    for name in ("inputs['text']", "inputs['text_pair']", "inputs['token_ids']",
+                 "outputs['probabilities']", "outputs['label']"):  # fmt: skip
+        assert name in out
+    assert "DT_STRING" in out and "DT_INT32" in out
