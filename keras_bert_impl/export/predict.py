@@ -84,16 +84,20 @@ def predict_savedmodel(
         inputs[second] = tf.constant(pairs, tf.string)
     outputs = {k: v.numpy() for k, v in signature(**inputs).items()}
     return [
-        {k: _plain(np.asarray(v[i])) for k, v in sorted(outputs.items())}
+        {k: _plain(v[i]) for k, v in sorted(outputs.items())}
         for i in range(len(texts))
     ]
 
 
 def _plain(value):
-    """numpy -> Python (bytes decoded as UTF-8)."""
-    if value.dtype == object:
-        value = np.vectorize(
-            lambda b: b.decode("utf-8", "replace"), otypes=[object]
-        )(value)
-        return value.tolist()
-    return value.tolist()
+    """numpy -> Python; bytes decoded as UTF-8."""
+    value = np.asarray(value).tolist()
+    return _decode(value)
+
+
+def _decode(value):
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    return value
