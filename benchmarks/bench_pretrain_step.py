@@ -219,6 +219,11 @@ def main(argv=None):
             runners["kbi_noxla"] = keras_runner(
                 build_kbi(config, dtype), batch, False
             )
+        if "kbi_fp32" in peers and dtype is not None:
+            # Our own float32 step in the same rounds, for the bf16 speedup.
+            runners["kbi_fp32"] = keras_runner(
+                build_kbi(config, None), batch, True
+            )
         if "keras_hub_xla" in peers:
             runners["keras_hub_xla"] = keras_runner(
                 build_keras_hub(config, dtype), batch, True
@@ -278,6 +283,7 @@ def main(argv=None):
 def report(name, config, args, steps, times, stats, peak, hf):
     ours = [k for k in ("kbi", "kbi_noxla") if k in stats]
     best = max(ours, key=lambda k: stats[k]["median"]) if ours else None
+    ours.append("kbi_fp32")  # never a peer: it is ours
     keras_hub = [k for k in ("keras_hub_xla", "keras_hub_noxla") if k in stats]
     fps = flops_per_sequence(config)
     result = {
@@ -314,6 +320,13 @@ def report(name, config, args, steps, times, stats, peak, hf):
             k: v["median"] * fps / peak["median"] for k, v in stats.items()
         },
     }
+    if best and "kbi_fp32" in stats:
+        result["kbi_bf16_over_fp32"] = common.paired_ratios(
+            times, "kbi_fp32", [best]
+        )[best]
+        result["kbi_bf16_over_fp32"] = {
+            k: 1 / v for k, v in result["kbi_bf16_over_fp32"].items()
+        }
     if best and keras_hub:
         hub_best = max(keras_hub, key=lambda k: stats[k]["median"])
         result["kbi_over_keras_hub_best"] = result["kbi_best_over"][hub_best]
