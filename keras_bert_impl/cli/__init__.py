@@ -15,7 +15,7 @@ import os
 import sys
 
 # Subcommand modules, in the order `--help` lists them.
-COMMANDS = ("embed", "vocab", "convert", "pretrain")
+COMMANDS = ("embed", "vocab", "convert", "pretrain", "export")
 
 
 class UsageError(Exception):
