@@ -119,16 +119,34 @@ class ServingTask:
             axes as long as the longest packed row) and what `decode` needs.
         """
         if self.kind == "multiple_choice":
+            # Packed as batch * choices rows of (text, choice), then
+            # reshaped: the tokenizer and the trimmer only ever see flat
+            # (rows,) strings, each segment with the same number of rows.
             text, choices = inputs["text"], inputs["choices"]
-            num_choices = tf.shape(choices)[1]
-            firsts = tf.repeat(text, num_choices)
+            batch, num_choices = tf.shape(choices)[0], tf.shape(choices)[1]
+            checks = [
+                tf.debugging.assert_equal(
+                    tf.shape(text)[0],
+                    batch,
+                    message="`text` and `choices` need the same batch size "
+                    "(one row of choices per text)",
+                ),
+                tf.debugging.assert_positive(
+                    num_choices, message="`choices` needs at least 1 column"
+                ),
+            ]
+            with tf.control_dependencies(checks):
+                firsts = tf.repeat(text, num_choices)
+                seconds = tf.reshape(choices, [-1])
             packed, _ = pack(
                 tokenizer,
-                [tokenizer.tokenize(firsts), tokenizer.tokenize(choices)],
+                [tokenizer.tokenize(firsts), tokenizer.tokenize(seconds)],
                 max_length,
             )
-            shape = tf.stack([tf.shape(choices)[0], num_choices, -1])
-            packed = {k: tf.reshape(v, shape) for k, v in packed.items()}
+            packed = {
+                k: tf.reshape(v, [batch, num_choices, tf.shape(v)[1]])
+                for k, v in packed.items()
+            }
             return packed, {"choices": choices}
         if self.kind == "question_answering":
             question, context = inputs["question"], inputs["context"]
@@ -322,6 +340,18 @@ def pack(tokenizer, segments, max_length):
         `padding_mask` `(batch_size, seq_len)`, and the trimmed segments.
     """
     budget = max_length - len(segments) - 1
+    if len(segments) > 1:
+        # tensorflow-text's RoundRobinTrim reads out of bounds (garbage ids,
+        # or a segfault that kills the server) when the segments have
+        # different numbers of rows: reject mismatched batches first.
+        rows = [s.nrows(out_type=tf.int32) for s in segments]
+        check = tf.debugging.assert_equal(
+            rows[0],
+            rows[1],
+            message="The two text inputs need the same batch size",
+        )
+        with tf.control_dependencies([check]):
+            segments = [tf.identity(s) for s in segments]
     trimmed = tf_text.RoundRobinTrimmer(budget).trim(segments)
     ids, segment_ids = tf_text.combine_segments(
         trimmed,
