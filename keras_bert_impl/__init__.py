@@ -27,6 +27,8 @@ _LAZY = {
     "read_vocab": "keras_bert_impl.tokenization.vocab",
     "write_vocab": "keras_bert_impl.tokenization.vocab",
     "pretraining_dataset": "keras_bert_impl.data.pretraining",
+    "LabelMap": "keras_bert_impl.data.labels",
+    "classification_dataset": "keras_bert_impl.data.finetuning",
     "export_savedmodel": "keras_bert_impl.export.serving",
 }
 
