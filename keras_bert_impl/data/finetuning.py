@@ -31,8 +31,28 @@ import dataclasses
 import tensorflow as tf
 
 from keras_bert_impl.data.labels import LabelMap
+from keras_bert_impl.data.ner import NerSentence
+from keras_bert_impl.data.ner import align_words
+from keras_bert_impl.data.ner import decode_word_labels
+from keras_bert_impl.data.ner import ner_dataset
+from keras_bert_impl.data.ner import read_conll
+from keras_bert_impl.data.ner import read_peoples_daily
+from keras_bert_impl.data.ner import word_entities
 from keras_bert_impl.data.tables import pick_column
 from keras_bert_impl.data.tables import read_records
+
+__all__ = [
+    "LabelMap",
+    "NerSentence",
+    "align_words",
+    "classification_dataset",
+    "decode_word_labels",
+    "ner_dataset",
+    "read_classification",
+    "read_conll",
+    "read_peoples_daily",
+    "word_entities",
+]
 
 TEXT_COLUMNS = ("text", "sentence", "sentence1", "question", "premise")
 TEXT_PAIR_COLUMNS = ("text_pair", "sentence2", "hypothesis")

