@@ -38,6 +38,12 @@ from keras_bert_impl.data.ner import ner_dataset
 from keras_bert_impl.data.ner import read_conll
 from keras_bert_impl.data.ner import read_peoples_daily
 from keras_bert_impl.data.ner import word_entities
+from keras_bert_impl.data.squad import SquadExample
+from keras_bert_impl.data.squad import SquadWindows
+from keras_bert_impl.data.squad import decode_squad
+from keras_bert_impl.data.squad import read_squad
+from keras_bert_impl.data.squad import squad_dataset
+from keras_bert_impl.data.squad import squad_windows
 from keras_bert_impl.data.tables import pick_column
 from keras_bert_impl.data.tables import read_records
 
@@ -51,6 +57,12 @@ __all__ = [
     "read_classification",
     "read_conll",
     "read_peoples_daily",
+    "read_squad",
+    "squad_dataset",
+    "squad_windows",
+    "decode_squad",
+    "SquadExample",
+    "SquadWindows",
     "word_entities",
 ]
 
