@@ -1,7 +1,8 @@
 """What each kind of model takes and returns at the serving boundary.
 
 A serving task knows, for one kind of model (bare encoder, sequence
-classifier, token classifier, span question answering, multiple choice):
+classifier, regressor, token classifier, span question answering, multiple
+choice):
 
 * the raw-text inputs of the `serving_default` signature (`tf.string`,
   first axis the batch);
@@ -27,6 +28,7 @@ from keras_bert_impl.models.encoder import INPUT_NAMES
 KINDS = (
     "encoder",
     "classifier",
+    "regressor",
     "token_classifier",
     "question_answering",
     "multiple_choice",
@@ -37,6 +39,7 @@ KINDS = (
 _CLASS_KINDS = {
     "BertEncoder": "encoder",
     "BertClassifier": "classifier",
+    "BertRegressor": "regressor",
     "BertTokenClassifier": "token_classifier",
     "BertQuestionAnswering": "question_answering",
     "BertSpanQA": "question_answering",
@@ -53,16 +56,19 @@ class ServingTask:
         label_names: tuple of str. Class names (classifiers, token
             classifiers); empty otherwise.
         text_pair: bool. Whether `serving_default` takes a second text
-            (`text_pair`) for classifiers. Question answering and multiple
-            choice always take two inputs.
+            (`text_pair`) for classifiers and regressors. Question
+            answering and multiple choice always take two inputs.
         max_answer_length: int. Longest answer, in tokens (question
             answering).
+        num_choices: optional int. The number of choices a multiple-choice
+            model was built for (`None`: any number).
     """
 
     kind: str
     label_names: tuple[str, ...] = ()
     text_pair: bool = False
     max_answer_length: int = 30
+    num_choices: int | None = None
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -83,7 +89,8 @@ class ServingTask:
         if self.kind == "question_answering":
             names, shapes = ("question", "context"), ([None], [None])
         elif self.kind == "multiple_choice":
-            names, shapes = ("text", "choices"), ([None], [None, None])
+            names = ("text", "choices")
+            shapes = ([None], [None, self.num_choices])
         elif self.text_pair:
             names, shapes = ("text", "text_pair"), ([None], [None])
         else:
@@ -97,7 +104,7 @@ class ServingTask:
     def ids_shape(self) -> list[int | None]:
         """Shape of each int32 input of `from_ids`."""
         if self.kind == "multiple_choice":
-            return [None, None, None]  # (batch, choices, seq)
+            return [None, self.num_choices, None]  # (batch, choices, seq)
         return [None, None]
 
     @property
@@ -190,6 +197,8 @@ class ServingTask:
             }
         if self.kind == "classifier":
             return self._decode_classifier(outputs["logits"])
+        if self.kind == "regressor":
+            return {"score": outputs["logits"][:, 0]}
         if self.kind == "token_classifier":
             return self._decode_tokens(outputs["logits"], context)
         if self.kind == "question_answering":
@@ -203,6 +212,8 @@ class ServingTask:
                 "logits": outputs["logits"],
                 "probabilities": tf.nn.softmax(outputs["logits"]),
             }
+        if self.kind == "regressor":
+            return {"score": outputs["logits"][:, 0]}
         return dict(outputs)
 
     def _names(self):
@@ -390,6 +401,14 @@ def detect_task(
             f"{KINDS}). Received: model of type {type(model).__name__}"
         )
     names = ()
+    if kind == "regressor":
+        num = _num_logits(model)
+        if num is not None and num != 1:
+            raise ValueError(
+                "A regressor must output one score per input, shape "
+                f"(batch_size, 1). Received: a model with {num} outputs per "
+                "input; export a classifier with task='classifier' instead."
+            )
     if kind in ("classifier", "token_classifier"):
         if label_names is None:
             label_names = getattr(model, "label_names", None)
@@ -405,7 +424,15 @@ def detect_task(
             )
     if text_pair is None:
         text_pair = bool(getattr(model, "text_pair", False))
-    return ServingTask(kind=kind, label_names=names, text_pair=text_pair)
+    num_choices = None
+    if kind == "multiple_choice":
+        num_choices = getattr(model, "num_choices", None)
+    return ServingTask(
+        kind=kind,
+        label_names=names,
+        text_pair=text_pair,
+        num_choices=num_choices,
+    )
 
 
 def _num_logits(model):
@@ -417,7 +444,8 @@ def _num_logits(model):
     if outputs is None:
         return None
     if isinstance(outputs, dict):
-        outputs = [outputs.get("logits")]
+        values = list(outputs.values())
+        outputs = values if len(values) == 1 else [outputs.get("logits")]
     if len(outputs) != 1 or outputs[0] is None:
         return None
     return outputs[0].shape[-1]
@@ -425,6 +453,17 @@ def _num_logits(model):
 
 def model_outputs(task: ServingTask, outputs) -> dict:
     """The model's outputs as a dict of float32 tensors, by name."""
+    if isinstance(outputs, dict) and task.kind in (
+        "classifier",
+        "regressor",
+        "token_classifier",
+        "multiple_choice",
+    ):
+        # One tensor under whatever key the model uses.
+        if len(outputs) == 1:
+            outputs = next(iter(outputs.values()))
+        else:
+            outputs = outputs["logits"]
     if not isinstance(outputs, dict):
         if task.kind == "question_answering":
             if isinstance(outputs, (list, tuple)):

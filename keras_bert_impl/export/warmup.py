@@ -22,7 +22,10 @@ def warmup_inputs(text_specs: dict, batch_size: int) -> dict:
     inputs = {}
     for name, spec in text_specs.items():
         if spec.shape.rank == 2:  # multiple-choice choices
-            inputs[name] = tf.constant([[t, t[::-1]] for t in texts]).numpy()
+            width = spec.shape[1] or 2
+            inputs[name] = tf.constant(
+                [[t[::-1] if j % 2 else t for j in range(width)] for t in texts]
+            ).numpy()
         else:
             inputs[name] = tf.constant(texts).numpy()
     return inputs
