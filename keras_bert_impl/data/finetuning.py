@@ -30,6 +30,8 @@ import dataclasses
 
 import tensorflow as tf
 
+from keras_bert_impl.data.choice import choice_dataset
+from keras_bert_impl.data.choice import read_choice
 from keras_bert_impl.data.labels import LabelMap
 from keras_bert_impl.data.ner import NerSentence
 from keras_bert_impl.data.ner import align_words
@@ -51,7 +53,9 @@ __all__ = [
     "LabelMap",
     "NerSentence",
     "align_words",
+    "choice_dataset",
     "classification_dataset",
+    "read_choice",
     "decode_word_labels",
     "ner_dataset",
     "read_classification",
