@@ -29,6 +29,9 @@ _LAZY = {
     "pretraining_dataset": "keras_bert_impl.data.pretraining",
     "LabelMap": "keras_bert_impl.data.labels",
     "classification_dataset": "keras_bert_impl.data.finetuning",
+    "ner_dataset": "keras_bert_impl.data.finetuning",
+    "squad_dataset": "keras_bert_impl.data.finetuning",
+    "choice_dataset": "keras_bert_impl.data.finetuning",
     "export_savedmodel": "keras_bert_impl.export.serving",
 }
 
