@@ -85,9 +85,9 @@ class QuickstartConfig:
     savedmodels: str = "savedmodels"
     name: str = "quickstart"
     version: int | None = None
-    vocab_size: int = 8000
+    vocab_size: int = 5000
     max_documents: int | None = None
-    pretrain_steps: int = 600
+    pretrain_steps: int = 400
     pretrain_steps_per_epoch: int | None = None
     pretrain_batch_size: int = 32
     pretrain_seq_length: int = 128
@@ -317,6 +317,10 @@ def run_quickstart(
         vocab_size=config.vocab_size,
         output=vocab_path,
         verbose=verbose,
+        # A narrower threshold search than the learner's default (upper
+        # 10^7, 4 iterations): ~4x faster on this corpus, same kind of
+        # vocabulary.
+        learn_params={"upper_thresh": 1000, "num_iterations": 2},
     )
     results["vocab"] = {
         "size": len(vocab),

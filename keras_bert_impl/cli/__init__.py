@@ -29,11 +29,41 @@ class UsageError(Exception):
     """A user-facing error from a command: printed as one line, exit 2."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """An `ArgumentParser` whose usage errors are one line on stderr.
+
+    argparse prints the whole usage block before its error; here the line
+    names the command, the problem and where to look instead. Subcommand
+    parsers inherit this class (`add_subparsers` uses the parent's class).
+    """
+
+    def error(self, message):
+        self.exit(
+            2,
+            f"{self.prog}: error: {message} (see `{self.prog} --help`)\n",
+        )
+
+
+class _TopLevelFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Keeps each command's one-line help beside its name in `--help`."""
+
+    def __init__(self, prog):
+        super().__init__(prog, max_help_position=24, width=100)
+
+    def add_argument(self, action):
+        super().add_argument(action)
+        if isinstance(action, argparse._SubParsersAction) and action.choices:
+            # argparse measures command names without their extra indent,
+            # which pushes the help of the longest name onto its own line.
+            longest = max(map(len, action.choices)) + self._current_indent + 2
+            self._action_max_length = max(self._action_max_length, longest)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="keras-bert-impl",
         description="BERT on Keras 3: pretrain, fine-tune, convert, export.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_TopLevelFormatter,
     )
     parser.add_argument(
         "--debug",

@@ -1,0 +1,416 @@
+"""The CLI's user errors: one clear line on stderr, no traceback.
+
+Each row is a mistake a user makes, run through `keras_bert_impl.cli.main`
+in this process (stderr captured at the file-descriptor level, so
+TensorFlow's C++ logging would count as extra lines). The command must
+exit non-zero and print exactly one line that starts with
+`keras-bert-impl <command>: error:` and contains every expected piece: the
+value the user passed and a hint of what to do. Subprocess tests check the
+same through the real entry point, and that `--debug` shows the traceback.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from keras_bert_impl import cli
+
+DATA = os.path.join(os.path.dirname(__file__), os.pardir, "data")
+TINY_VOCAB = os.path.join(DATA, "vocab", "tiny.txt")  # 32 tokens
+UNCASED_VOCAB = os.path.join(DATA, "vocab", "uncased.txt")  # 30,522 tokens
+TINY_CKPT = os.path.join(DATA, "tiny_bert_for_pretraining")  # vocab 64
+
+OWNER_PRETRAIN = "owner of keras_bert_impl/training/pretrain.py + config.py"
+OWNER_EXPORT = "owner of keras_bert_impl/cli/export.py + export/serving.py"
+OWNER_VOCAB = "owner of keras_bert_impl/tokenization/vocab.py"
+OWNER_CHECKPOINTS = "owner of keras_bert_impl/checkpoints/"
+
+
+@pytest.fixture(scope="module")
+def ws(tmp_path_factory):
+    """Files the rows refer to as `{ws}/...`."""
+    root = tmp_path_factory.mktemp("errors")
+    (root / "corpus.txt").write_text(
+        "The cat sat on the mat. It was warm.\nA dog ran home. It was fast.\n"
+    )
+    (root / "latin1.txt").write_bytes(b"caf\xe9 au lait\n")
+    (root / "cfg99.json").write_text(
+        json.dumps(
+            {
+                "vocabulary_size": 99,
+                "hidden_dim": 16,
+                "num_layers": 1,
+                "num_heads": 2,
+                "intermediate_dim": 32,
+            }
+        )
+    )
+    # A checkpoint whose config.json disagrees with its weights.
+    shutil.copytree(TINY_CKPT, root / "ckpt_mismatch")
+    config_path = root / "ckpt_mismatch" / "config.json"
+    config = json.loads(config_path.read_text())
+    config["hidden_size"] = 32
+    config_path.write_text(json.dumps(config))
+    return str(root)
+
+
+def _expand(items, ws):
+    names = {
+        "ws": ws,
+        "tiny_vocab": TINY_VOCAB,
+        "uncased_vocab": UNCASED_VOCAB,
+        "tiny_ckpt": TINY_CKPT,
+    }
+    return [item.format(**names) for item in items]
+
+
+def _xfail(owner, why):
+    return pytest.mark.xfail(strict=True, reason=f"{owner}: {why}")
+
+
+PRETRAIN = ["pretrain", "--train", "{ws}/corpus.txt", "--logdir", "{ws}/run"]
+
+# (argv, pieces the one line must contain: the value received and a hint
+# of what to do), id, marks.
+ROWS = [
+    # -- missing files --------------------------------------------------------
+    pytest.param(
+        ["vocab", "--input", "/no/such/*.txt", "--output", "{ws}/v.txt"],
+        ["/no/such/*.txt", "Pass"],
+        id="vocab-missing-input",
+        marks=_xfail(OWNER_VOCAB, "no hint of what to do"),
+    ),
+    pytest.param(
+        [*PRETRAIN, "--vocab", "/no/vocab.txt"],
+        ["/no/vocab.txt", "Pass"],
+        id="pretrain-missing-vocab",
+        marks=_xfail(OWNER_PRETRAIN, "'No vocabulary file.' without a hint"),
+    ),
+    pytest.param(
+        [
+            "pretrain",
+            "--vocab",
+            "{tiny_vocab}",
+            "--train",
+            "/no/corpus/*.txt",
+            "--logdir",
+            "{ws}/run",
+        ],
+        ["/no/corpus/*.txt", "Pass existing files"],
+        id="pretrain-missing-corpus",
+    ),  # fmt: skip
+    pytest.param(
+        ["embed", "--checkpoint", "/no/ckpt", "x"],
+        ["/no/ckpt", "pass a Hugging Face directory"],
+        id="embed-missing-checkpoint",
+    ),
+    pytest.param(
+        [
+            "convert",
+            "--input",
+            "/no/ckpt",
+            "--output",
+            "{ws}/out",
+            "--format",
+            "tf1",
+        ],
+        ["/no/ckpt", "Hugging Face"],
+        id="convert-missing-checkpoint",
+        marks=_xfail(OWNER_CHECKPOINTS, "'it does not exist' without a hint"),
+    ),  # fmt: skip
+    pytest.param(
+        [
+            "export",
+            "--model",
+            "/no/model.keras",
+            "--name",
+            "m",
+            "--root",
+            "{ws}/sm",
+        ],
+        ["/no/model.keras", "checkpoint"],
+        id="export-missing-model",
+        marks=_xfail(OWNER_EXPORT, "'No model at ...' without a hint"),
+    ),  # fmt: skip
+    # -- wrong vocab ----------------------------------------------------------
+    pytest.param(
+        [
+            "embed",
+            "--checkpoint",
+            "{tiny_ckpt}",
+            "--vocab",
+            "{uncased_vocab}",
+            "x",
+        ],
+        ["30522", "64", "Pass the vocab.txt"],
+        id="embed-wrong-vocab",
+    ),  # fmt: skip
+    pytest.param(
+        [*PRETRAIN, "--vocab", "{ws}/corpus.txt"],
+        ["[PAD]", "corpus.txt"],
+        id="pretrain-not-a-vocab",
+    ),
+    pytest.param(
+        [
+            "export",
+            "--model",
+            "{tiny_ckpt}",
+            "--name",
+            "m",
+            "--root",
+            "{ws}/sm",
+            "--tokenizer",
+            "{uncased_vocab}",
+        ],
+        ["30522", "64", "vocab.txt"],
+        id="export-wrong-vocab",
+        marks=_xfail(OWNER_EXPORT, "no hint (e.g. pass the model's vocab.txt)"),
+    ),  # fmt: skip
+    pytest.param(
+        ["vocab", "--input", "{ws}/latin1.txt", "--output", "{ws}/v.txt"],
+        ["latin1.txt:1", "errors"],
+        id="vocab-not-utf8",
+    ),
+    # -- checkpoint / config mismatch ----------------------------------------
+    pytest.param(
+        [
+            "convert",
+            "--input",
+            "{ws}/ckpt_mismatch",
+            "--output",
+            "{ws}/out",
+            "--format",
+            "tf1",
+        ],
+        ["ckpt_mismatch", "hidden 32", "[16]"],
+        id="convert-checkpoint-config-mismatch",
+    ),  # fmt: skip
+    pytest.param(
+        [*PRETRAIN, "--vocab", "{tiny_vocab}", "--config", "{ws}/cfg99.json"],
+        ["vocabulary_size=99", "32 tokens", "Use a vocab.txt"],
+        id="pretrain-config-vocab-mismatch",
+    ),
+    # -- out-of-range sequence length ---------------------------------------
+    pytest.param(
+        [*PRETRAIN, "--vocab", "{tiny_vocab}", "--max-seq-length", "1024"],
+        ["max_seq_length=1024", "max_sequence_length=512"],
+        id="pretrain-seq-length-too-long",
+    ),
+    pytest.param(
+        [*PRETRAIN, "--vocab", "{tiny_vocab}", "--max-seq-length", "0"],
+        ["max_seq_length=0", "positive integer"],
+        id="pretrain-seq-length-zero",
+    ),
+    pytest.param(
+        [
+            "export",
+            "--model",
+            "{tiny_ckpt}",
+            "--name",
+            "m",
+            "--root",
+            "{ws}/sm",
+            "--tokenizer",
+            "{tiny_vocab}",
+            "--max-length",
+            "999",
+        ],
+        ["max_length=999", "max_sequence_length=32"],
+        id="export-seq-length-too-long",
+    ),  # fmt: skip
+    # -- unknown preset / task / choice ---------------------------------------
+    pytest.param(
+        [*PRETRAIN, "--vocab", "{tiny_vocab}", "--config", "huge"],
+        ["'huge'", "preset", "tiny"],
+        id="pretrain-unknown-preset",
+        marks=_xfail(
+            OWNER_PRETRAIN,
+            "says 'BertConfig.from_json: no such file' without naming the "
+            "presets",
+        ),
+    ),
+    pytest.param(
+        [
+            "export",
+            "--model",
+            "{tiny_ckpt}",
+            "--name",
+            "m",
+            "--root",
+            "{ws}/sm",
+            "--tokenizer",
+            "{tiny_vocab}",
+            "--task",
+            "summarizer",
+        ],
+        ["task='summarizer'", "classifier"],
+        id="export-unknown-task",
+    ),  # fmt: skip
+    pytest.param(
+        [*PRETRAIN, "--vocab", "{tiny_vocab}", "--dtype", "float64"],
+        ["'float64'", "mixed_bfloat16", "--help"],
+        id="pretrain-unknown-dtype",
+    ),
+    pytest.param(
+        ["frobnicate"],
+        ["'frobnicate'", "quickstart", "--help"],
+        id="unknown-command",
+    ),
+    # -- other numbers and folders --------------------------------------------
+    pytest.param(
+        [*PRETRAIN, "--vocab", "{tiny_vocab}", "--steps", "150"],
+        ["steps=150", "steps_per_epoch=100", "must divide"],
+        id="pretrain-steps-not-whole-epochs",
+    ),
+    pytest.param(
+        [
+            "pretrain",
+            "--vocab",
+            "{tiny_vocab}",
+            "--train",
+            "{ws}/corpus.txt",
+            "--logdir",
+            "/no/parent/run",
+        ],
+        ["/no/parent/run", "Create it first"],
+        id="pretrain-logdir-parent-missing",
+    ),  # fmt: skip
+    pytest.param(
+        ["quickstart", "--workdir", "/no/parent/qs"],
+        ["/no/parent/qs", "Create it first"],
+        id="quickstart-workdir-parent-missing",
+    ),
+    pytest.param(
+        ["quickstart", "--workdir", "{ws}/qs", "--pretrain-steps", "0"],
+        ["pretrain_steps=0", "positive integer"],
+        id="quickstart-zero-steps",
+    ),
+    pytest.param(
+        ["quickstart", "--workdir", "{ws}/qs", "--vocab-size", "10"],
+        ["vocab_size=10", "at least 100"],
+        id="quickstart-vocab-too-small",
+    ),
+]
+
+
+@pytest.mark.parametrize("argv, pieces", ROWS)
+def test_user_error_is_one_clear_line(argv, pieces, ws, capfd):
+    argv = _expand(argv, ws)
+    try:
+        code = cli.main(argv)
+    except SystemExit as e:  # argparse usage errors
+        code = e.code
+    err = capfd.readouterr().err
+    assert code not in (0, None), err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    line = lines[0]
+    assert line.startswith("keras-bert-impl"), line
+    assert ": error: " in line, line
+    assert "Traceback" not in err
+    for piece in _expand(pieces, ws):
+        assert piece in line, (piece, line)
+
+
+def _run(*args):
+    env = dict(os.environ)
+    env.pop("TF_CPP_MIN_LOG_LEVEL", None)  # the CLI must quiet TF itself
+    return subprocess.run(
+        [sys.executable, "-m", "keras_bert_impl.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+
+
+def test_real_entry_point_prints_one_line(ws):
+    """No TensorFlow start-up noise around the line, exit status 2."""
+    proc = _run(
+        "pretrain", "--vocab", TINY_VOCAB, "--train", f"{ws}/corpus.txt",
+        "--logdir", f"{ws}/run", "--max-seq-length", "1024",
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "keras-bert-impl pretrain: error: `max_seq_length` exceeds the "
+        "model's learned positions (max_sequence_length=512). Received: "
+        "max_seq_length=1024"
+    ]
+    assert proc.stdout == ""
+
+
+def test_debug_shows_the_traceback(ws):
+    proc = _run(
+        "--debug", "pretrain", "--vocab", TINY_VOCAB, "--train",
+        f"{ws}/corpus.txt", "--logdir", f"{ws}/run", "--config",
+        f"{ws}/cfg99.json",
+    )  # fmt: skip
+    assert proc.returncode != 0
+    assert "Traceback (most recent call last)" in proc.stderr
+    assert "ValueError: The vocabulary has 32 tokens" in proc.stderr
+
+
+def test_debug_raises_in_process(ws):
+    with pytest.raises(ValueError, match="vocabulary_size=99"):
+        cli.main(
+            ["--debug", *_expand(PRETRAIN, ws), "--vocab", TINY_VOCAB,
+             "--config", f"{ws}/cfg99.json"]
+        )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        pytest.param(
+            name,
+            marks=_xfail(
+                "owner of keras_bert_impl/cli/pretrain.py",
+                "--max-seq-length, --weight-decay, --optimizer, "
+                "--gradient-accumulation-steps, --dtype, --validation-steps "
+                "and --seed have no help text, so --help shows no default",
+            ),
+        )
+        if name == "pretrain"
+        else name
+        for name in cli.COMMANDS
+    ],
+)
+def test_every_option_shows_its_default(command):
+    """`COMMAND --help` shows each option with its default.
+
+    `ArgumentDefaultsHelpFormatter` appends "(default: ...)" only to options
+    that have a help text; an option without one shows nothing.
+    """
+    import argparse
+
+    parser = cli.build_parser()
+    sub = next(
+        a for a in parser._actions if isinstance(a, argparse._SubParsersAction)
+    )
+    command_parser = sub.choices[command]
+    assert issubclass(
+        command_parser.formatter_class, argparse.ArgumentDefaultsHelpFormatter
+    )
+    missing = [
+        action.option_strings[0]
+        for action in command_parser._actions
+        if action.option_strings and not action.required and not action.help
+    ]
+    assert not missing, missing
+
+
+def test_top_level_help_lists_every_command_on_one_line(capsys):
+    with pytest.raises(SystemExit) as e:
+        cli.main(["--help"])
+    assert e.value.code == 0
+    out = capsys.readouterr().out
+    for name in cli.COMMANDS:
+        lines = [
+            line for line in out.splitlines() if line.split()[:1] == [name]
+        ]
+        assert len(lines) == 1, (name, out)
+        assert len(lines[0].split()) > 2, lines  # name + a description
