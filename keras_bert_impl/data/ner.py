@@ -53,12 +53,18 @@ _SENTENCE_END = frozenset("。！？")
 
 @dataclasses.dataclass
 class NerSentence:
-    """Words, one tag per word, and how the words are joined into text."""
+    """Words, one tag per word, and how the words are joined into text.
+
+    `text` is the words joined by `separator`, unless `original` (a text
+    whose words are at `offsets`, see `from_text`) is given.
+    """
 
     words: list
     tags: list
     where: str = ""
     separator: str = " "
+    original: str | None = None
+    offsets: list | None = None
 
     def __post_init__(self):
         if len(self.words) != len(self.tags):
@@ -67,12 +73,41 @@ class NerSentence:
                 f"{len(self.tags)} tags. Give one tag per word."
             )
 
+    @classmethod
+    def from_text(cls, text, char_level=False):
+        """A sentence to predict on: words of raw `text`, tags all `"O"`.
+
+        Args:
+            text: str.
+            char_level: bool. One word per non-space character (Chinese
+                NER as trained on People's Daily); else words are the
+                whitespace-separated runs. Character spans refer to `text`.
+
+        Example:
+        >>> s = NerSentence.from_text("Visit  New York")
+        >>> s.words, s.word_offsets()
+        (['Visit', 'New', 'York'], ([0, 7, 11], [5, 10, 15]))
+        """
+        pattern = r"\S" if char_level else r"\S+"
+        matches = list(re.finditer(pattern, text))
+        return cls(
+            [m[0] for m in matches],
+            ["O"] * len(matches),
+            separator="" if char_level else " ",
+            original=text,
+            offsets=[(m.start(), m.end()) for m in matches],
+        )
+
     @property
     def text(self) -> str:
+        if self.original is not None:
+            return self.original
         return self.separator.join(self.words)
 
     def word_offsets(self):
         """`(starts, ends)`: each word's characters in `text`."""
+        if self.offsets is not None:
+            return [a for a, _ in self.offsets], [b for _, b in self.offsets]
         starts, ends, pos = [], [], 0
         for word in self.words:
             starts.append(pos)
@@ -352,7 +387,9 @@ def align_words(sentences, tokenizer, label_map=None, max_seq_length=128):
         (the word of each first piece, -1 elsewhere); and `words_kept`
         `(num_sentences,)`: words with a first piece.
     """
-    label_map = label_map or ner_label_map(sentences)
+    from keras_bert_impl.data.finetuning import as_label_map
+
+    label_map = as_label_map(label_map) or ner_label_map(sentences)
     rows = list(
         _aligned(sentences, tokenizer, label_map, max_seq_length)
         .batch(256)

@@ -319,3 +319,27 @@ def test_ner_unknown_tag_and_empty(uncased_tokenizer):
         ner_dataset([], uncased_tokenizer, label_map=["O"])
     with pytest.raises(ValueError, match="2 words but 1 tags"):
         NerSentence(["a", "b"], ["O"], "x:1")
+
+
+def test_predict_on_raw_text_gives_char_spans(uncased_tokenizer):
+    text = "Yesterday  Greta Holm\tvisited Oslo."
+    s = NerSentence.from_text(text)
+    assert s.words == ["Yesterday", "Greta", "Holm", "visited", "Oslo."]
+    out = align_words([s], uncased_tokenizer, ["O"], 16)
+    # [CLS] yesterday greta holm visited oslo . [SEP]
+    assert out["word_ids"][0, :8].tolist() == [-1, 0, 1, 2, 3, 4, -1, -1]
+    predicted = np.zeros((16, 3))
+    predicted[[2, 5], 1] = 1.0  # B-PER on greta, B-LOC on oslo
+    predicted[3, 2] = 1.0  # I-PER on holm
+    names = ["O", "B-PER", "I-PER"]
+    words = decode_word_labels(predicted, out["word_ids"][0], 5, names)
+    assert words == ["O", "B-PER", "I-PER", "O", "B-PER"]
+    assert word_entities(s, words) == [
+        ("PER", 11, 21, "Greta Holm"),
+        ("PER", 30, 35, "Oslo."),
+    ]
+    zh = NerSentence.from_text("我在 北京", char_level=True)
+    assert zh.words == ["我", "在", "北", "京"] and zh.text == "我在 北京"
+    assert word_entities(zh, ["O", "O", "B-LOC", "I-LOC"]) == [
+        ("LOC", 3, 5, "北京")
+    ]
