@@ -341,15 +341,17 @@ def _align_one(tokenizer, max_seq_length, text, word_starts, word_labels):
 
 
 def _elements(sentences, label_map):
-    texts, starts, labels = [], [], []
+    texts, starts, labels, lengths = [], [], [], []
     for s in sentences:
         texts.append(s.text)
-        starts.append(s.word_offsets()[0])
-        labels.append([label_map.index(t, s.where) for t in s.tags])
+        starts.extend(s.word_offsets()[0])
+        labels.extend(label_map.index(t, s.where) for t in s.tags)
+        lengths.append(len(s.words))
+    lengths = np.asarray(lengths, np.int64)
     return (
         tf.constant(texts, tf.string),
-        tf.ragged.constant(starts, tf.int32, ragged_rank=1),
-        tf.ragged.constant(labels, tf.int32, ragged_rank=1),
+        tf.RaggedTensor.from_row_lengths(np.asarray(starts, np.int32), lengths),
+        tf.RaggedTensor.from_row_lengths(np.asarray(labels, np.int32), lengths),
     )
 
 

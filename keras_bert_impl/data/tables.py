@@ -1,10 +1,10 @@
 """Reading labelled examples from CSV, TSV and JSON Lines files.
 
 One record per row (CSV/TSV, with a header row naming the columns) or per
-line (JSON Lines, one object each). `.gz` files are read through gzip;
+line (JSON Lines, one object each). `.gz` / `.bz2` files are decompressed;
 files may be given as paths, folders or glob patterns. The format comes
 from the file name (`.csv`, `.tsv`/`.tab`, `.jsonl`/`.json`, optionally
-followed by `.gz`) unless `file_format` says otherwise. TSV is read
+followed by `.gz` or `.bz2`) unless `file_format` says otherwise. TSV is read
 without quote processing (as GLUE's TSV files must be: their sentences
 hold bare `"` characters).
 
@@ -12,12 +12,14 @@ Every record keeps its file and line, so a bad value further on can be
 reported as `dev.tsv:12`.
 """
 
+import bz2
 import csv
 import dataclasses
 import gzip
 import io
 import json
 import os
+import re
 
 from keras_bert_impl.data.corpus import resolve_files
 
@@ -45,7 +47,7 @@ def detect_format(path: str) -> str:
     ('tsv', 'jsonl')
     """
     name = os.fspath(path).lower()
-    name = name[:-3] if name.endswith(".gz") else name
+    name = re.sub(r"\.(gz|bz2)$", "", name)
     if name.endswith(".csv"):
         return "csv"
     if name.endswith((".tsv", ".tab")):
@@ -59,9 +61,10 @@ def detect_format(path: str) -> str:
 
 
 def _open_text(path):
-    if path.endswith(".gz"):
+    if path.endswith((".gz", ".bz2")):
+        opener = gzip.open if path.endswith(".gz") else bz2.open
         return io.TextIOWrapper(
-            gzip.open(path, "rb"), encoding="utf-8", newline=""
+            opener(path, "rb"), encoding="utf-8", newline=""
         )
     return open(path, encoding="utf-8", newline="")
 

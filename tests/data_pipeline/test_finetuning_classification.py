@@ -1,5 +1,6 @@
 """Classification / pair / regression datasets and the label map."""
 
+import bz2
 import gzip
 import shutil
 
@@ -109,6 +110,14 @@ def test_gzip_glob_and_jsonl_read_the_same(uncased_tokenizer, tmp_path):
     with open(src, "rb") as f, gzip.open(tmp_path / "a.tsv.gz", "wb") as g:
         shutil.copyfileobj(f, g)
     shutil.copy(src, tmp_path / "b.tsv")
+    with (
+        open(src, "rb") as f,
+        bz2.open(tmp_path / "c.bz2", "wb") as g,
+    ):
+        shutil.copyfileobj(f, g)
+    assert read_classification(
+        str(tmp_path / "c.bz2"), file_format="tsv"
+    ).texts == (read_classification(src).texts)
     plain = _batches(
         classification_dataset(src, uncased_tokenizer, max_seq_length=16)
     )
