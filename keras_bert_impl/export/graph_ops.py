@@ -11,11 +11,12 @@ import os
 
 # The tensorflow-text ops an export uses (an uncased tokenizer; a cased one
 # without accent stripping skips NormalizeUTF8). TF Serving links
-# tensorflow-text's op library at its own pinned version.
+# tensorflow-text's op library at its own pinned version. Truncation uses
+# core ops, not `TFText>RoundRobinTrim` (missing from TF Serving images that
+# embed tensorflow-text 2.12).
 TENSORFLOW_TEXT_OPS = (
     "FastWordpieceTokenizeWithOffsets",
     "NormalizeUTF8",
-    "TFText>RoundRobinTrim",
 )
 PYTHON_OPS = ("PyFunc", "PyFuncStateless", "EagerPyFunc")
 

@@ -59,9 +59,14 @@ def predict_savedmodel(
         ValueError: `pairs` given to a single-text model, missing for a
             pair model, or not one per text.
     """
+    signature = load_savedmodel(path).signatures["serving_default"]
+    return predict_signature(signature, texts, pairs)
+
+
+def predict_signature(signature, texts, pairs=None) -> list[dict]:
+    """`predict_savedmodel` on a loaded `serving_default` signature."""
     import tensorflow as tf
 
-    signature = load_savedmodel(path).signatures["serving_default"]
     names = list(signature.structured_input_signature[1])
     second = None
     for first_name, second_name in _PAIR_INPUTS:
@@ -101,3 +106,58 @@ def _decode(value):
     if isinstance(value, list):
         return [_decode(v) for v in value]
     return value
+
+
+# Left out of the printed lines (one vector per token; use the Python API).
+_BULKY_OUTPUTS = ("sequence_output",)
+CHOICE_SEPARATOR = "|"
+
+
+def run_savedmodel(args) -> int:
+    """`keras-bert-impl predict --savedmodel DIR "text" ...`, one JSON line
+    per text on stdout.
+
+    Args:
+        args: an `argparse.Namespace` (or any object) with
+            `savedmodel` (str, a version directory written by
+            `export_savedmodel`), `texts` (list of str) and, optionally,
+            `pairs` (list of str or None, one per text: the second text, the
+            QA context, or a multiple-choice row of choices joined by `|`).
+
+    Returns:
+        0. Each line is `{"text": ..., ["pair": ...,] <output>: value}`;
+        `sequence_output` is left out.
+
+    Raises:
+        ValueError: no texts, or `pairs` that do not fit the model.
+        FileNotFoundError: no SavedModel at `savedmodel`.
+    """
+    import json
+
+    texts = list(getattr(args, "texts", None) or [])
+    if not texts:
+        raise ValueError(
+            "predict --savedmodel needs at least one text. Received: texts=[]"
+        )
+    pairs = getattr(args, "pairs", None)
+    pairs = list(pairs) if pairs else None
+    feed = pairs
+    signature = load_savedmodel(args.savedmodel).signatures["serving_default"]
+    takes_choices = "choices" in signature.structured_input_signature[1]
+    if pairs is not None and takes_choices:
+        feed = [[c.strip() for c in p.split(CHOICE_SEPARATOR)] for p in pairs]
+        if len({len(row) for row in feed}) > 1:
+            raise ValueError(
+                "Every text needs the same number of choices (separated by "
+                f"{CHOICE_SEPARATOR!r}). Received: pairs={pairs!r}"
+            )
+    results = predict_signature(signature, texts, feed)
+    for i, result in enumerate(results):
+        line = {"text": texts[i]}
+        if pairs is not None:
+            line["pair"] = feed[i]
+        line.update(
+            {k: v for k, v in result.items() if k not in _BULKY_OUTPUTS}
+        )
+        print(json.dumps(line, ensure_ascii=False))
+    return 0

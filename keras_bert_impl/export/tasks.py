@@ -332,6 +332,49 @@ def _dense(ragged, width):
     return dense[:, :width]
 
 
+def round_robin_trim(segments, budget):
+    """Cuts one or two ragged segments to `budget` tokens per row in total.
+
+    The same result as `tf_text.RoundRobinTrimmer(budget).trim(segments)`
+    (one token to each segment in turn: a long pair keeps `ceil(budget/2)`
+    tokens of the first segment and `floor(budget/2)` of the second; a short
+    segment keeps all its tokens and leaves the rest to the other), computed
+    from the row lengths with TensorFlow core ops. The tensorflow-text op
+    (`TFText>RoundRobinTrim`) is missing from TF Serving images that embed
+    an older tensorflow-text (2.12.1 up to at least TF Serving 2.18), and
+    crashes on segments of different row counts.
+
+    Args:
+        segments: list of one or two `tf.RaggedTensor`s
+            `(batch_size, (tokens))`.
+        budget: int. Tokens to keep per row, all segments together.
+
+    Returns:
+        The trimmed segments, as a list.
+    """
+    lengths = [tf.cast(s.row_lengths(), tf.int64) for s in segments]
+    half = tf.constant((budget + 1) // 2, tf.int64)
+    budget = tf.constant(budget, tf.int64)
+    if len(segments) == 1:
+        keeps = [tf.minimum(lengths[0], budget)]
+    elif len(segments) == 2:
+        first = tf.minimum(lengths[0], tf.maximum(half, budget - lengths[1]))
+        keeps = [first, tf.minimum(lengths[1], budget - first)]
+    else:
+        raise ValueError(
+            f"Expected 1 or 2 segments. Received: {len(segments)} segments"
+        )
+    trimmed = []
+    for segment, keep in zip(segments, keeps, strict=True):
+        splits = segment.row_splits.dtype
+        positions = tf.ragged.range(
+            tf.cast(segment.row_lengths(), tf.int64), row_splits_dtype=splits
+        )
+        mask = positions < tf.expand_dims(keep, 1)
+        trimmed.append(tf.ragged.boolean_mask(segment, mask))
+    return trimmed
+
+
 def pack(tokenizer, segments, max_length):
     """`[CLS] A [SEP] (B [SEP])`, padded to the longest row of the batch.
 
@@ -352,9 +395,9 @@ def pack(tokenizer, segments, max_length):
     """
     budget = max_length - len(segments) - 1
     if len(segments) > 1:
-        # tensorflow-text's RoundRobinTrim reads out of bounds (garbage ids,
-        # or a segfault that kills the server) when the segments have
-        # different numbers of rows: reject mismatched batches first.
+        # Segments of different row counts would be paired row by row with
+        # the wrong partner (tensorflow-text's RoundRobinTrim even reads out
+        # of bounds and crashes the process): reject them first.
         rows = [s.nrows(out_type=tf.int32) for s in segments]
         check = tf.debugging.assert_equal(
             rows[0],
@@ -363,7 +406,7 @@ def pack(tokenizer, segments, max_length):
         )
         with tf.control_dependencies([check]):
             segments = [tf.identity(s) for s in segments]
-    trimmed = tf_text.RoundRobinTrimmer(budget).trim(segments)
+    trimmed = round_robin_trim(segments, budget)
     ids, segment_ids = tf_text.combine_segments(
         trimmed,
         start_of_sequence_id=tokenizer.cls_id,
