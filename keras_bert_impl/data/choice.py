@@ -148,6 +148,7 @@ def choice_dataset(
     label_column: str | None = "label",
     file_format: str = "auto",
     drop_remainder: bool = False,
+    length_buckets=None,
 ) -> tf.data.Dataset:
     """`(features, labels)` batches for `BertMultipleChoice`.
 
@@ -156,7 +157,7 @@ def choice_dataset(
             docstring for columns), or `ChoiceExamples`.
         tokenizer: a `BertTokenizer`.
         max_seq_length: int. Length of each (context, ending) row.
-        batch_size, shuffle, seed, drop_remainder: as for
+        batch_size, shuffle, seed, drop_remainder, length_buckets: as for
             `classification_dataset`.
         context_column, question_column, label_column, file_format: see
             `read_choice`; `label_column=None` gives features only.
@@ -179,10 +180,13 @@ def choice_dataset(
     >>> x["token_ids"].numpy().tolist(), y.numpy().tolist()
     ([[[2, 5, 3, 6, 3, 0], [2, 5, 3, 5, 3, 0]]], [0])
     """
+    from keras_bert_impl.data.finetuning import _check_buckets
     from keras_bert_impl.data.finetuning import _check_lengths
+    from keras_bert_impl.data.finetuning import bucket_lengths
     from keras_bert_impl.data.finetuning import finish
 
     _check_lengths(max_seq_length, batch_size)
+    buckets = _check_buckets(length_buckets, max_seq_length)
     if isinstance(files, ChoiceExamples):
         examples = files
     else:
@@ -214,6 +218,8 @@ def choice_dataset(
             k: tf.ensure_shape(v, [batch, num_choices, max_seq_length])
             for k, v in features.items()
         }
+        if buckets is not None:
+            features = bucket_lengths(features, buckets)
         return features if labels is None else (features, labels)
 
     ds = ds.map(encode, num_parallel_calls=tf.data.AUTOTUNE)

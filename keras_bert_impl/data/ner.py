@@ -418,6 +418,7 @@ def ner_dataset(
     shuffle: bool = False,
     seed: int = 0,
     drop_remainder: bool = False,
+    length_buckets=None,
 ) -> tf.data.Dataset:
     """`(features, labels, sample_weight)` batches for token classification.
 
@@ -429,8 +430,9 @@ def ner_dataset(
         label_map: a `LabelMap` or list of tag names; `None` builds one
             from these sentences (`"O"` first, then sorted). An unknown tag
             raises `ValueError` naming it and its file and line.
-        max_seq_length, batch_size, shuffle, seed, drop_remainder: as for
-            `classification_dataset`.
+        max_seq_length, batch_size, shuffle, seed, drop_remainder,
+            length_buckets: as for `classification_dataset` (buckets cut
+            the labels and weights too).
 
     Returns:
         A `tf.data.Dataset` of `(features, labels, sample_weight)`:
@@ -438,9 +440,14 @@ def ner_dataset(
         weights `(batch, max_seq_length)`; attributes `label_map` and
         `num_examples`.
     """
+    from keras_bert_impl.data.finetuning import _check_buckets
+    from keras_bert_impl.data.finetuning import _check_lengths
     from keras_bert_impl.data.finetuning import as_label_map
+    from keras_bert_impl.data.finetuning import bucket_lengths
     from keras_bert_impl.data.finetuning import finish
 
+    _check_lengths(max_seq_length, batch_size)
+    buckets = _check_buckets(length_buckets, max_seq_length)
     if not isinstance(sentences, list | tuple) or (
         sentences and not isinstance(sentences[0], NerSentence)
     ):
@@ -449,9 +456,13 @@ def ner_dataset(
     ds = _aligned(sentences, tokenizer, label_map, max_seq_length)
     ds = finish(ds, len(sentences), batch_size, shuffle, seed, drop_remainder)
     keys = ("token_ids", "segment_ids", "padding_mask")
-    ds = ds.map(
-        lambda e: ({k: e[k] for k in keys}, e["labels"], e["sample_weight"])
-    ).prefetch(tf.data.AUTOTUNE)
+
+    def split(e):
+        if buckets is not None:
+            e = bucket_lengths(e, buckets)
+        return {k: e[k] for k in keys}, e["labels"], e["sample_weight"]
+
+    ds = ds.map(split).prefetch(tf.data.AUTOTUNE)
     ds.label_map = label_map
     ds.num_examples = len(sentences)
     return ds

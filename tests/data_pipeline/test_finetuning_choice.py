@@ -92,3 +92,12 @@ def test_choice_errors(uncased_tokenizer, tmp_path):
         )
     )
     assert x["token_ids"].shape == (3, 4, 16)
+
+
+def test_choice_length_buckets(uncased_tokenizer):
+    ds = choice_dataset(
+        f"{DATA}/choice.jsonl", uncased_tokenizer, max_seq_length=64,
+        batch_size=1, length_buckets=(16, 32),
+    )  # fmt: skip
+    # The French pair needs 17+ pieces, the English one at most 16.
+    assert [x["token_ids"].shape for x, _ in ds] == [(1, 2, 32), (1, 2, 16)]

@@ -343,3 +343,18 @@ def test_predict_on_raw_text_gives_char_spans(uncased_tokenizer):
     assert word_entities(zh, ["O", "O", "B-LOC", "I-LOC"]) == [
         ("LOC", 3, 5, "北京")
     ]
+
+
+def test_ner_length_buckets(uncased_tokenizer):
+    ds = ner_dataset(
+        f"{DATA}/conll_sample.txt",
+        uncased_tokenizer,
+        max_seq_length=64,
+        batch_size=1,
+        length_buckets=(8, 16),
+    )
+    shapes = [
+        (x["token_ids"].shape[1], y.shape[1], w.shape[1]) for x, y, w in ds
+    ]
+    # 13, 8 and 8 tokens with [CLS] and [SEP].
+    assert shapes == [(16, 16, 16), (8, 8, 8), (8, 8, 8)]
