@@ -1,0 +1,147 @@
+"""Pretrain BERT on several machines with `TF_CONFIG`: a script to copy.
+
+On each machine, the same command with that machine's `task.index`:
+
+    export TF_CONFIG='{"cluster": {"worker": ["host1:12345", "host2:12345"]},
+                       "task": {"type": "worker", "index": 0}}'
+    python examples/multi_worker.py --vocab vocab.txt \\
+        --train 'corpus/*.txt' --logdir runs/multi_worker
+
+Try it on one machine: `--local-workers 2` starts two worker processes on
+127.0.0.1 with their `TF_CONFIG`s and waits for them.
+
+`MultiWorkerMirroredStrategy` keeps one copy of the model per worker and
+all-reduces the gradients every step, so all workers end with the same
+weights. `--batch-size` is the global batch: each worker reads its share
+(`AutoShardPolicy.DATA`). `PretrainingModel` is `BertPretrainer` with a
+train step that XLA-compiles each replica's forward and backward pass and
+all-reduces outside XLA (Keras' own `fit` step cannot run under this
+strategy). Worker 0 (the chief) writes TensorBoard logs and the encoder;
+the others write theirs under `LOGDIR/worker_<i>`.
+"""
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+
+import keras
+import tensorflow as tf
+
+import keras_bert_impl as kbi
+from keras_bert_impl.training import create_optimizer
+from keras_bert_impl.training.callbacks import PretrainingTensorBoard
+from keras_bert_impl.training.pretrain import PretrainingModel
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--vocab", required=True, help="vocab.txt")
+    parser.add_argument("--train", required=True, help="file or glob")
+    parser.add_argument("--logdir", default="runs/multi_worker")
+    parser.add_argument("--config", default="tiny", help="BertConfig preset")
+    parser.add_argument("--steps", type=int, default=200, help="total steps")
+    parser.add_argument(
+        "--steps-per-epoch", type=int, default=100, help="steps per log"
+    )
+    parser.add_argument(
+        "--batch-size", type=int, default=32, help="global batch size"
+    )
+    parser.add_argument("--max-seq-length", type=int, default=128)
+    parser.add_argument(
+        "--local-workers",
+        type=int,
+        default=0,
+        help="start this many workers on 127.0.0.1 (ignore TF_CONFIG)",
+    )
+    return parser.parse_args(argv)
+
+
+def launch_local_workers(n, argv):
+    """Runs this script `n` times with a `TF_CONFIG` each; waits for all."""
+    sockets = [socket.socket() for _ in range(n)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    workers = [f"127.0.0.1:{s.getsockname()[1]}" for s in sockets]
+    for s in sockets:
+        s.close()
+    procs = []
+    for index in range(n):
+        tf_config = {
+            "cluster": {"worker": workers},
+            "task": {"type": "worker", "index": index},
+        }
+        env = dict(os.environ, TF_CONFIG=json.dumps(tf_config))
+        command = [sys.executable, __file__, *argv]
+        procs.append(subprocess.Popen(command, env=env))
+    codes = [p.wait() for p in procs]
+    if any(codes):
+        sys.exit(f"worker exit codes: {codes}")
+
+
+def main():
+    args = parse_args()
+    if args.local_workers:
+        argv = sys.argv[1:]
+        i = argv.index("--local-workers")
+        launch_local_workers(args.local_workers, argv[:i] + argv[i + 2 :])
+        return
+
+    # Reads the cluster and this worker's index from TF_CONFIG.
+    strategy = tf.distribute.MultiWorkerMirroredStrategy()
+    resolver = strategy.cluster_resolver
+    chief = resolver.task_id == 0
+    logdir = args.logdir
+    if not chief:
+        logdir = f"{args.logdir}/worker_{resolver.task_id}"
+
+    keras.utils.set_random_seed(0)  # the same initial weights everywhere
+    tokenizer = kbi.BertTokenizer(args.vocab)
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = (
+        tf.data.experimental.AutoShardPolicy.DATA
+    )
+    dataset = kbi.pretraining_dataset(
+        [args.train],
+        tokenizer,
+        max_seq_length=args.max_seq_length,
+        batch_size=args.batch_size,  # global; each worker gets its share
+        seed=0,
+    ).with_options(options)
+
+    with strategy.scope():
+        config = kbi.BertConfig.preset(
+            args.config, vocabulary_size=tokenizer.vocabulary_size
+        )
+        model = PretrainingModel(kbi.build_encoder(config))
+        model.compile(
+            optimizer=create_optimizer(
+                1e-4, total_steps=args.steps, warmup_steps=args.steps // 10
+            )
+        )
+    history = model.fit(
+        dataset,
+        epochs=args.steps // args.steps_per_epoch,
+        steps_per_epoch=args.steps_per_epoch,
+        callbacks=[PretrainingTensorBoard(logdir, args.batch_size)],
+        verbose=2,
+    )
+    print(
+        f"worker {resolver.task_id} of {strategy.num_replicas_in_sync}: "
+        f"loss {history.history['loss'][-1]:.4f}"
+    )
+    if chief:
+        kbi.save_checkpoint(
+            model.encoder, f"{args.logdir}/encoder", vocab=args.vocab,
+            overwrite=True,
+        )  # fmt: skip
+        print(f"encoder: {args.logdir}/encoder")
+
+
+if __name__ == "__main__":
+    main()
