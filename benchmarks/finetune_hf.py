@@ -32,7 +32,6 @@ import sys
 import time
 
 import numpy as np
-import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
@@ -45,7 +44,7 @@ from keras_bert_impl import assets  # noqa: E402
 # Per-task recipe: identical in finetune_ours.py (imported from there).
 RECIPES = {
     "rt": {"max_len": 48, "epochs": 2, "batch": 32, "lr": 5e-5},
-    "bbc": {"max_len": 128, "epochs": 3, "batch": 32, "lr": 5e-5},
+    "bbc": {"max_len": 128, "epochs": 2, "batch": 16, "lr": 5e-5},
 }
 WARMUP = 0.1
 WEIGHT_DECAY = 0.01
@@ -82,6 +81,7 @@ def main():
         if getattr(args, key) is not None:
             recipe[key] = getattr(args, key)
 
+    import torch
     from tokenizers import BertWordPieceTokenizer
     from transformers import BertForSequenceClassification
 

@@ -1,0 +1,49 @@
+"""`keras-bert-impl evaluate`: metrics of a fine-tuned model on files."""
+
+import argparse
+
+
+def register(subparsers) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "evaluate",
+        help="metrics of a fine-tuned task model on labelled files",
+        description=(
+            "Evaluate a `keras-bert-impl finetune` run folder on labelled "
+            "files read as training read them (same columns, sequence "
+            "length, tokenizer and label map; a label the model does not "
+            "know is an error). Prints accuracy and macro F1 (classify, "
+            "pair), accuracy (choice), Pearson / Spearman / MSE (regress), "
+            "entity-level precision / recall / F1 (ner) or exact match / F1 "
+            "(squad), and writes them as JSON with --output."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        "--model", required=True, help="run folder of `finetune --output`"
+    )
+    parser.add_argument(
+        "--data",
+        action="append",
+        required=True,
+        metavar="GLOB",
+        help="labelled files; repeatable",
+    )
+    parser.add_argument("--output", help="also write the metrics here (JSON)")
+    parser.set_defaults(func=run)
+    return parser
+
+
+def run(args) -> int:
+    from keras_bert_impl.cli import _runner
+    from keras_bert_impl.cli import _tasks
+
+    _tasks.read_run(args.model)  # a clear error before TensorFlow work
+    results = _runner.evaluate_run(args.model, list(args.data))
+    for key, value in sorted(results.items()):
+        if isinstance(value, float):
+            print(f"{key}: {value:.4f}")
+        elif isinstance(value, int):
+            print(f"{key}: {value}")
+    if args.output:
+        _tasks.write_json(args.output, results)
+    return 0
