@@ -21,6 +21,9 @@ COMMANDS = (
     "vocab",
     "convert",
     "pretrain",
+    "finetune",
+    "evaluate",
+    "predict",
     "export",
 )
 
