@@ -302,42 +302,57 @@ def read_peoples_daily(path, max_sentences: int | None = None):
 # -- alignment ----------------------------------------------------------------
 
 
-def _align_one(tokenizer, max_seq_length, text, word_starts, word_labels):
-    """TF ops for one sentence; see the module docstring."""
-    ids, start, _ = tokenizer.tokenize_with_offsets(text)
+def _align_batch(tokenizer, max_seq_length, texts, word_starts, word_labels):
+    """TF ops for a batch of sentences; see the module docstring.
+
+    Args: `texts` `(b,)`, `word_starts` and `word_labels` ragged `(b, (w))`.
+    Tokens are matched to words with one `searchsorted` over the batch
+    (positions made global by adding `row × (longest text + 1)`).
+    """
+    ids, start, _ = tokenizer.tokenize_with_offsets(texts)
     keep = max_seq_length - 2
-    ids, start = ids[:keep], start[:keep]
-    word = tf.searchsorted(word_starts, start, side="right") - 1
+    ids, start = ids[:, :keep], start[:, :keep]
+    batch = tf.shape(texts, tf.int64)[0]
+    chars = tf.strings.length(texts, unit="UTF8_CHAR")
+    big = tf.cast(tf.reduce_max(tf.concat([chars, [0]], 0)), tf.int64) + 1
+    w_rows = word_starts.value_rowids()
+    w_global = tf.cast(word_starts.flat_values, tf.int64) + w_rows * big
+    t_rows = start.value_rowids()
+    t_global = tf.cast(start.flat_values, tf.int64) + t_rows * big
+    g = tf.searchsorted(w_global, t_global, side="right", out_type=tf.int64)
+    g -= 1
+    word = g - tf.gather(word_starts.row_splits, t_rows)
+    valid = tf.logical_and(g >= 0, word >= 0)
     previous = tf.concat([[-1], word[:-1]], 0)
-    first = tf.logical_and(tf.not_equal(word, previous), word >= 0)
+    row_first = tf.concat([[True], t_rows[1:] != t_rows[:-1]], 0)
+    previous = tf.where(row_first, tf.constant(-1, tf.int64), previous)
+    first = tf.logical_and(valid, tf.not_equal(word, previous))
+    labels_flat = tf.concat([word_labels.flat_values, [0]], 0)
+    n_labels = tf.shape(labels_flat, tf.int64)[0]
+    labels = tf.gather(labels_flat, tf.where(valid, g, n_labels - 1))
+    labels = tf.where(first, labels, 0)
     word_ids = tf.where(first, word, -1)
-    labels = tf.where(first, tf.gather(word_labels, tf.maximum(word, 0)), 0)
-    n = tf.shape(ids)[0]
-    pad = max_seq_length - 2 - n
 
-    def wrap(x, edge, fill):
-        x = tf.cast(x, tf.int32)
-        return tf.concat([[edge], x, [edge], tf.fill([pad], fill)], 0)
+    def pack(flat, head, tail, fill, dtype):
+        rows = start.with_flat_values(tf.cast(flat, dtype))
+        head = tf.RaggedTensor.from_tensor(tf.fill([batch, 1], head))
+        tail = tf.RaggedTensor.from_tensor(tf.fill([batch, 1], tail))
+        rows = tf.concat([head, rows, tail], axis=1)
+        return rows.to_tensor(fill, shape=[None, max_seq_length])
 
+    i32 = tf.int32
+    token_ids = pack(ids.flat_values, tokenizer.cls_id, tokenizer.sep_id,
+                     tokenizer.pad_id, i32)  # fmt: skip
     out = {
-        "token_ids": tf.concat(
-            [
-                [tokenizer.cls_id],
-                tf.cast(ids, tf.int32),
-                [tokenizer.sep_id],
-                tf.fill([pad], tokenizer.pad_id),
-            ],
-            0,
-        ),
-        "segment_ids": tf.zeros([max_seq_length], tf.int32),
-        "padding_mask": tf.concat(
-            [tf.ones([n + 2], tf.int32), tf.zeros([pad], tf.int32)], 0
-        ),
-        "labels": wrap(labels, 0, 0),
-        "sample_weight": tf.cast(wrap(first, 0, 0), tf.float32),
-        "word_ids": wrap(word_ids, -1, -1),
+        "token_ids": token_ids,
+        "segment_ids": tf.zeros_like(token_ids),
+        "padding_mask": pack(tf.ones_like(ids.flat_values), 1, 1, 0, i32),
+        "labels": pack(labels, 0, 0, 0, i32),
+        "sample_weight": pack(first, 0.0, 0.0, 0.0, tf.float32),
+        "word_ids": pack(word_ids, -1, -1, -1, i32),
     }
-    return {k: tf.ensure_shape(v, [max_seq_length]) for k, v in out.items()}
+    shape = [texts.shape[0], max_seq_length]
+    return {k: tf.ensure_shape(v, shape) for k, v in out.items()}
 
 
 def _elements(sentences, label_map):
@@ -355,7 +370,11 @@ def _elements(sentences, label_map):
     )
 
 
-def _aligned(sentences, tokenizer, label_map, max_seq_length):
+def _aligned(
+    sentences, tokenizer, label_map, max_seq_length, batch_size=256,
+    shuffle=False, seed=0, drop_remainder=False,
+):  # fmt: skip
+    """Batches of aligned sentences (dicts of `(b, max_seq_length)`)."""
     if max_seq_length < 3:
         raise ValueError(
             "`max_seq_length` must be at least 3 ([CLS] a token [SEP]). "
@@ -367,8 +386,13 @@ def _aligned(sentences, tokenizer, label_map, max_seq_length):
             "on. Pass a non-empty set."
         )
     ds = tf.data.Dataset.from_tensor_slices(_elements(sentences, label_map))
+    if shuffle:
+        ds = ds.shuffle(
+            len(sentences), seed=seed, reshuffle_each_iteration=True
+        )
+    ds = ds.ragged_batch(batch_size, drop_remainder=drop_remainder)
     return ds.map(
-        lambda t, s, y: _align_one(tokenizer, max_seq_length, t, s, y),
+        lambda t, s, y: _align_batch(tokenizer, max_seq_length, t, s, y),
         num_parallel_calls=tf.data.AUTOTUNE,
     )
 
@@ -393,9 +417,9 @@ def align_words(sentences, tokenizer, label_map=None, max_seq_length=128):
 
     label_map = as_label_map(label_map) or ner_label_map(sentences)
     rows = list(
-        _aligned(sentences, tokenizer, label_map, max_seq_length)
-        .batch(256)
-        .as_numpy_iterator()
+        _aligned(
+            sentences, tokenizer, label_map, max_seq_length
+        ).as_numpy_iterator()
     )
     out = {k: np.concatenate([r[k] for r in rows]) for k in rows[0]}
     out["words_kept"] = (out["word_ids"] >= 0).sum(axis=1)
@@ -444,7 +468,6 @@ def ner_dataset(
     from keras_bert_impl.data.finetuning import _check_lengths
     from keras_bert_impl.data.finetuning import as_label_map
     from keras_bert_impl.data.finetuning import bucket_lengths
-    from keras_bert_impl.data.finetuning import finish
 
     _check_lengths(max_seq_length, batch_size)
     buckets = _check_buckets(length_buckets, max_seq_length)
@@ -453,8 +476,10 @@ def ner_dataset(
     ):
         sentences = read_conll(sentences)
     label_map = as_label_map(label_map) or ner_label_map(sentences)
-    ds = _aligned(sentences, tokenizer, label_map, max_seq_length)
-    ds = finish(ds, len(sentences), batch_size, shuffle, seed, drop_remainder)
+    ds = _aligned(
+        sentences, tokenizer, label_map, max_seq_length, batch_size,
+        shuffle, seed, drop_remainder,
+    )  # fmt: skip
     keys = ("token_ids", "segment_ids", "padding_mask")
 
     def split(e):
