@@ -64,9 +64,9 @@ def _open_text(path):
     if path.endswith((".gz", ".bz2")):
         opener = gzip.open if path.endswith(".gz") else bz2.open
         return io.TextIOWrapper(
-            opener(path, "rb"), encoding="utf-8", newline=""
+            opener(path, "rb"), encoding="utf-8-sig", newline=""
         )
-    return open(path, encoding="utf-8", newline="")
+    return open(path, encoding="utf-8-sig", newline="")
 
 
 def _read_file(path, file_format):

@@ -220,6 +220,9 @@ def test_bad_rows(uncased_tokenizer, tmp_path):
     (tmp_path / "c.tsv").write_bytes(b"text\tlabel\ncaf\xe9\t1\n")
     with pytest.raises(ValueError, match=r"c\.tsv: not valid UTF-8"):
         read_classification(str(tmp_path / "c.tsv"))
+    # A byte order mark (Excel's UTF-8 CSV) is not part of the first column.
+    (tmp_path / "bom.csv").write_bytes("\ufefftext,label\nok,1\n".encode())
+    assert read_classification(str(tmp_path / "bom.csv")).texts == ["ok"]
     (tmp_path / "d.txt").write_text("text,label\nok,1\n")
     with pytest.raises(ValueError, match="file_format="):
         read_classification(str(tmp_path / "d.txt"))
