@@ -54,7 +54,7 @@ class SquadExample:
         return [text for text, _ in self.answers]
 
 
-def read_squad(path, bad_answers: str = "raise"):
+def read_squad(path, bad_answers: str = "raise", require_answers: bool = True):
     """Reads an official SQuAD v1.1 / v2.0 JSON file.
 
     Args:
@@ -63,6 +63,10 @@ def read_squad(path, bad_answers: str = "raise"):
             answer whose `answer_start` does not match its text in the
             context. Skipped answers are counted and logged; a question
             left without answers (and not `is_impossible`) is skipped.
+        require_answers: bool. A question with no answer that is not
+            `is_impossible` raises (or is skipped with `"skip"`). `False`
+            reads files to predict on (no answers given): such questions
+            are kept with `answers=[]`. Defaults to `True`.
 
     Returns:
         list of `SquadExample`.
@@ -109,10 +113,17 @@ def read_squad(path, bad_answers: str = "raise"):
                         skipped += 1
                         continue
                     answers.append((text, start))
-                if not answers and not impossible:
+                given = bool(qa.get("answers"))
+                if (
+                    not answers
+                    and not impossible
+                    and (require_answers or given)
+                ):
                     if bad_answers == "raise":
                         raise ValueError(
-                            f"{where}: no answer and not is_impossible."
+                            f"{where}: no answer and not is_impossible. "
+                            "Add the answers, mark it is_impossible, or "
+                            "pass require_answers=False to predict."
                         )
                     skipped += 1
                     continue
@@ -309,6 +320,7 @@ def squad_dataset(
     seed: int = 0,
     drop_remainder: bool = False,
     bad_answers: str = "raise",
+    require_answers: bool = True,
 ) -> tf.data.Dataset:
     """`(features, {"start_logits", "end_logits"})` batches of windows.
 
@@ -319,7 +331,7 @@ def squad_dataset(
             reference's defaults `384`, `64`, `128`.
         batch_size, shuffle, seed, drop_remainder: as for
             `classification_dataset`.
-        bad_answers: for a path, see `read_squad`.
+        bad_answers, require_answers: for a path, see `read_squad`.
 
     Returns:
         A `tf.data.Dataset` of windows (one or more per question) with
@@ -330,7 +342,7 @@ def squad_dataset(
     from keras_bert_impl.data.finetuning import finish
 
     if not isinstance(examples, list | tuple):
-        examples = read_squad(examples, bad_answers)
+        examples = read_squad(examples, bad_answers, require_answers)
     windows = squad_windows(
         examples, tokenizer, max_seq_length, max_query_length, doc_stride
     )

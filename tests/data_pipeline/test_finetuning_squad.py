@@ -220,3 +220,24 @@ def test_squad_windows_bad_arguments(uncased_tokenizer):
         squad_windows(examples, uncased_tokenizer, doc_stride=0)
     with pytest.raises(ValueError, match="empty"):
         squad_windows([], uncased_tokenizer)
+
+
+def test_read_squad_without_answers_for_prediction(tmp_path):
+    data = {
+        "data": [
+            {
+                "paragraphs": [
+                    {
+                        "context": "Oslo is in Norway.",
+                        "qas": [{"id": "p1", "question": "Where is Oslo?"}],
+                    }
+                ]
+            }
+        ]
+    }
+    path = tmp_path / "predict.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(ValueError, match="require_answers=False"):
+        read_squad(str(path))
+    (example,) = read_squad(str(path), require_answers=False)
+    assert example.answers == [] and not example.is_impossible
