@@ -156,9 +156,15 @@ class TransformerEncoderBlock(keras.layers.Layer):
         x = ops.reshape(x, (batch_size, seq_len, self.num_heads, self.head_dim))
         return ops.transpose(x, (0, 2, 1, 3))
 
-    def _attention(self, x, padding_mask, training):
+    def _attention(self, x, padding_mask, training, queries=None):
+        # `queries`: optional (batch, num_queries, hidden) rows of `x` to
+        # attend from (keys and values always cover all of `x`).
         batch_size, seq_len = ops.shape(x)[0], ops.shape(x)[1]
-        q = self._split_heads(self.query_dense(x), batch_size, seq_len)
+        queries = x if queries is None else queries
+        num_queries = ops.shape(queries)[1]
+        q = self._split_heads(
+            self.query_dense(queries), batch_size, num_queries
+        )
         k = self._split_heads(self.key_dense(x), batch_size, seq_len)
         v = self._split_heads(self.value_dense(x), batch_size, seq_len)
         scores = ops.matmul(q, ops.transpose(k, (0, 1, 3, 2)))
@@ -167,27 +173,60 @@ class TransformerEncoderBlock(keras.layers.Layer):
         if padding_mask is not None:
             keep = ops.cast(padding_mask, "bool")[:, None, None, :]
             scores = ops.where(keep, scores, -1e9)
-        probs = ops.softmax(scores, axis=-1)  # (batch, heads, seq, seq)
+        probs = ops.softmax(scores, axis=-1)  # (batch, heads, queries, seq)
         probs = self.attention_dropout_layer(
             ops.cast(probs, self.compute_dtype), training=training
         )
-        context = ops.matmul(probs, v)  # (batch, heads, seq, head_dim)
+        context = ops.matmul(probs, v)  # (batch, heads, queries, head_dim)
         context = ops.reshape(
             ops.transpose(context, (0, 2, 1, 3)),
-            (batch_size, seq_len, self.hidden_dim),
+            (batch_size, num_queries, self.hidden_dim),
         )
         return self.attention_output_dense(context)
+
+    def _feed_forward(self, x, training):
+        h = self._activation_fn(self.intermediate_dense(x))
+        h = self.output_dense(h)
+        return self.output_layer_norm(
+            x + self.output_dropout(h, training=training)
+        )
 
     def call(self, inputs, padding_mask=None, training=None):
         attended = self._attention(inputs, padding_mask, training)
         x = self.attention_layer_norm(
             inputs + self.attention_output_dropout(attended, training=training)
         )
-        h = self._activation_fn(self.intermediate_dense(x))
-        h = self.output_dense(h)
-        return self.output_layer_norm(
-            x + self.output_dropout(h, training=training)
+        return self._feed_forward(x, training)
+
+    def call_at_positions(
+        self, inputs, positions, padding_mask=None, training=None
+    ):
+        """The block's output at `positions` only (a training fast path).
+
+        Equals `ops.take_along_axis(block(inputs), positions[..., None],
+        axis=1)`: every position attends to all of `inputs`, but the
+        query, attention-output and feed-forward work is done at the
+        requested positions only. `BertPretrainer` uses it on the last
+        block, whose output is needed at `[CLS]` and the masked positions
+        alone.
+
+        Args:
+            inputs: float tensor `(batch_size, seq_len, hidden_dim)`.
+            positions: int tensor `(batch_size, num_positions)`.
+            padding_mask: as in `call`.
+            training: bool. Whether dropout is active.
+
+        Returns:
+            Float tensor `(batch_size, num_positions, hidden_dim)`.
+        """
+        inputs = ops.cast(inputs, self.compute_dtype)
+        positions = ops.cast(positions, "int32")[:, :, None]
+        rows = ops.take_along_axis(inputs, positions, axis=1)
+        attended = self._attention(inputs, padding_mask, training, rows)
+        x = self.attention_layer_norm(
+            rows + self.attention_output_dropout(attended, training=training)
         )
+        return self._feed_forward(x, training)
 
     def compute_output_shape(self, inputs_shape, padding_mask_shape=None):
         return tuple(inputs_shape)

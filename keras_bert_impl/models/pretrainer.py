@@ -83,6 +83,47 @@ class BertPretrainer(XLADefaultMixin, keras.Model):
         self.masked_lm_head = masked_lm_head
         self.next_sentence_head = next_sentence_head
 
+    def call(self, inputs, training=None, mask=None):
+        """Runs the pretrainer, the last block at the needed rows only.
+
+        Same outputs as the functional graph built in `__init__` (which
+        still defines the layers, weights and saved structure), computed
+        faster: the last Transformer block's output is needed only at
+        `[CLS]` (for NSP) and at `mask_positions` (for the masked LM), so
+        that block's queries, attention output and feed-forward run on
+        those `1 + num_predictions` rows instead of all `seq_len` (keys
+        and values still cover every position). Inputs that are not the
+        documented dict go through the plain graph.
+        """
+        if not isinstance(inputs, dict) or set(inputs) != set(
+            (*INPUT_NAMES, "mask_positions")
+        ):
+            return super().call(inputs, training=training, mask=mask)
+        encoder = self.encoder
+        padding_mask = inputs["padding_mask"]
+        x = encoder.get_layer("embeddings")(
+            inputs["token_ids"], inputs["segment_ids"], training=training
+        )
+        blocks = [
+            encoder.get_layer(f"transformer_layer_{i}")
+            for i in range(encoder.num_layers)
+        ]
+        for block in blocks[:-1]:
+            x = block(x, padding_mask=padding_mask, training=training)
+        mask_positions = keras.ops.cast(inputs["mask_positions"], "int32")
+        rows = keras.ops.concatenate(  # [CLS] first, then the masked rows
+            [keras.ops.zeros_like(mask_positions[:, :1]), mask_positions],
+            axis=1,
+        )
+        y = blocks[-1].call_at_positions(
+            x, rows, padding_mask=padding_mask, training=training
+        )
+        pooled = encoder.get_layer("pooler")(y[:, :1, :])
+        return {
+            "masked_lm": self.masked_lm_head(y[:, 1:, :]),
+            "next_sentence": self.next_sentence_head(pooled),
+        }
+
     def compile(
         self,
         optimizer="adamw",
