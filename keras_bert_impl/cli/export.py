@@ -49,8 +49,9 @@ def register(subparsers) -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--task",
-        help="kind of model, if not detected: encoder, classifier, "
-        "token_classifier, question_answering, multiple_choice",
+        help="kind of model, if not detected from its class: encoder, "
+        "classifier, regressor, token_classifier, question_answering, "
+        "multiple_choice",
     )
     parser.add_argument(
         "--labels", help="comma-separated class names (default: the model's)"

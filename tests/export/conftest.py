@@ -15,7 +15,7 @@ import pytest
 
 VOCAB = pathlib.Path(__file__).parents[1] / "data" / "vocab" / "tiny.txt"
 REPO = pathlib.Path(__file__).parents[2]
-LABELS = ("negative", "neutral", "positive")
+LABELS = ("contradiction", "entailment", "neutral")  # sorted, as a label map
 TAGS = ("O", "B-ANIMAL", "I-ANIMAL")
 # Texts over the tiny vocabulary: words, continuations, unknown words,
 # punctuation, an empty string and one longer than the model's length.
@@ -68,22 +68,70 @@ def encoder_export(tokenizer, export_root):
     return encoder, path
 
 
-@pytest.fixture(scope="session")
-def classifier_export(tokenizer, export_root):
-    """`(model, path)`: a 3-class text-pair classifier as `classifier/1`."""
-    from keras_bert_impl.export import export_savedmodel
-    from tests.export import toy_models
+def spread(model, seed=0, scale=0.5):
+    """Random weights of a wider spread than an initializer's.
 
-    model = toy_models.classifier(tiny_encoder(), len(LABELS))
-    path = export_savedmodel(
-        model,
-        tokenizer,
-        export_root / "classifier" / "1",
-        task="classifier",
-        label_names=LABELS,
-        text_pair=True,
-    )
-    return model, path
+    Fresh heads (truncated normal, stddev 0.02) give near-equal logits, so
+    an argmax would hang on rounding; spread weights make every decision
+    clear.
+    """
+    rng = np.random.default_rng(seed)
+    for variable in model.weights:
+        shape = tuple(variable.shape)
+        if len(shape) >= 2:  # kernels and embeddings; not norms or biases
+            variable.assign(rng.normal(0.0, scale, shape).astype("float32"))
+    return model
+
+
+def task_model(kind):
+    """A real task model of `keras_bert_impl.models.tasks` on a tiny encoder.
+
+    The classifier and the regressor take a text pair.
+    """
+    tasks = pytest.importorskip("keras_bert_impl.models.tasks")
+    encoder = tiny_encoder()
+    model = {
+        "classifier": lambda: tasks.BertClassifier(
+            encoder, label_names=LABELS, text_pair=True
+        ),
+        "regressor": lambda: tasks.BertRegressor(encoder, text_pair=True),
+        "token_classifier": lambda: tasks.BertTokenClassifier(
+            encoder, label_names=TAGS
+        ),
+        "question_answering": lambda: tasks.BertQuestionAnswering(encoder),
+        "multiple_choice": lambda: tasks.BertMultipleChoice(encoder),
+    }[kind]()
+    return spread(model)
+
+
+@pytest.fixture(scope="session")
+def task_export(tokenizer, export_root):
+    """`task_export(kind) -> (model, path)`: each kind exported once, as
+    `<kind>/1`, with detection from the class and warmup requests."""
+    from keras_bert_impl.export import export_savedmodel
+
+    cache = {}
+
+    def get(kind):
+        if kind not in cache:
+            model = task_model(kind)
+            # XLA where the numeric model changes shape (multiple choice's
+            # 3-D inputs) or is compared in a fresh process; the decoding
+            # tests of NER and QA skip the compile time.
+            jit = kind not in ("token_classifier", "question_answering")
+            path = export_savedmodel(
+                model, tokenizer, export_root / kind / "1", jit_compile=jit
+            )
+            cache[kind] = (model, path)
+        return cache[kind]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def classifier_export(task_export):
+    """`(model, path)`: a 3-class text-pair `BertClassifier`."""
+    return task_export("classifier")
 
 
 def keras_outputs(model, tokenizer, texts, pairs=None, length=MAX_LENGTH):

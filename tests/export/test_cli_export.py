@@ -1,12 +1,16 @@
 """`keras-bert-impl export`, and `predict_savedmodel` on its output."""
 
 import argparse
+import json
 import os
 
+import keras
+import numpy as np
 import pytest
 
 from keras_bert_impl.cli import export as export_cli
 from keras_bert_impl.export import predict_savedmodel
+from keras_bert_impl.export import run_savedmodel
 from tests.export.conftest import LABELS
 from tests.export.conftest import tiny_encoder
 
@@ -26,6 +30,7 @@ def test_help_shows_defaults():
     assert "--version" in help_text and "--overwrite" in help_text
 
 
+@pytest.mark.large
 def test_export_checkpoint_then_predict(tokenizer, tmp_path, capsys):
     from keras_bert_impl import save_checkpoint
 
@@ -43,6 +48,15 @@ def test_export_checkpoint_then_predict(tokenizer, tmp_path, capsys):
     assert len(results[0]["pooled_output"]) == 16
     with pytest.raises(ValueError, match="one text; `pairs` must be None"):
         predict_savedmodel(path, ["a"], pairs=["b"])
+    # `keras-bert-impl predict --savedmodel`: one JSON line per text.
+    ns = argparse.Namespace(savedmodel=str(path), texts=["hello", "world"])
+    assert run_savedmodel(ns) == 0
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert [x["text"] for x in lines] == ["hello", "world"]
+    assert lines[0]["token_ids"] == [2, 26, 3]
+    assert "sequence_output" not in lines[0]
+    with pytest.raises(ValueError, match="Received: texts=\\[\\]"):
+        run_savedmodel(argparse.Namespace(savedmodel=str(path), texts=[]))
     args = _parse(["--model", str(checkpoint), "--name", "tiny",
                    "--root", str(root), "--version", "5"])  # fmt: skip
     with pytest.raises(FileExistsError, match="overwrite"):
@@ -59,14 +73,13 @@ def test_missing_inputs_are_clear(tmp_path):
 
 @pytest.mark.large
 def test_export_keras_classifier_file(tokenizer, tmp_path):
-    from tests.export import toy_models
+    from tests.export.conftest import task_model
 
-    model = toy_models.classifier(tiny_encoder(), len(LABELS))
+    model = task_model("classifier")  # label names and text_pair inside
     model.save(tmp_path / "model.keras")
     tokenizer.save(tmp_path)
     args = _parse(["--model", str(tmp_path / "model.keras"), "--name", "clf",
-                   "--root", str(tmp_path / "sm"), "--task", "classifier",
-                   "--labels", ",".join(LABELS), "--text-pair"])  # fmt: skip
+                   "--root", str(tmp_path / "sm")])  # fmt: skip
     assert args.func(args) == 0
     path = tmp_path / "sm" / "clf" / "1"
     assert os.path.isfile(path / "assets.extra" / "tf_serving_warmup_requests")
@@ -75,3 +88,23 @@ def test_export_keras_classifier_file(tokenizer, tmp_path):
     assert results[0]["label_names"] == list(LABELS)
     with pytest.raises(ValueError, match="second input"):
         predict_savedmodel(path, ["a fox"])
+    # The label equals the reloaded .keras model's argmax.
+    loaded = keras.saving.load_model(tmp_path / "model.keras")
+    logits = loaded(tokenizer.encode(["a fox"], ["the dog"], 16))
+    assert results[0]["label"] == LABELS[int(np.argmax(logits[0]))]
+
+
+@pytest.mark.large
+def test_predict_savedmodel_multiple_choice_line(task_export, capsys):
+    _, path = task_export("multiple_choice")
+    ns = argparse.Namespace(savedmodel=path, texts=["the fox", "a dog"],
+                            pairs=["hello | world", "b|c"])  # fmt: skip
+    assert run_savedmodel(ns) == 0
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert lines[0]["pair"] == ["hello", "world"]
+    assert lines[0]["answer"] in ("hello", "world")
+    assert lines[1]["answer"] in ("b", "c")
+    assert len(lines[1]["probabilities"]) == 2
+    ns.pairs = ["a|b", "c"]
+    with pytest.raises(ValueError, match="same number of choices"):
+        run_savedmodel(ns)

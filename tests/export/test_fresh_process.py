@@ -12,8 +12,10 @@ import os
 import subprocess
 
 import numpy as np
+import pytest
 
 from keras_bert_impl.export import graph_ops
+from tests.export.conftest import LABELS
 from tests.export.conftest import TEXTS
 from tests.export.conftest import keras_outputs
 from tests.export.conftest import run_python
@@ -25,12 +27,14 @@ import json
 import sys
 
 import numpy as np
+import pytest
 import tensorflow as tf
 from tensorflow.core.protobuf import saved_model_pb2
 from tensorflow.python.framework import op_def_registry
 
 cases = json.loads(sys.argv[1])
 reference = np.load(sys.argv[2])
+op_only_paths = json.loads(sys.argv[3])
 
 
 def graph_ops(path):
@@ -46,7 +50,8 @@ def graph_ops(path):
     return ops
 
 
-ops = set().union(*(graph_ops(c["path"]) for c in cases))
+paths = [c["path"] for c in cases] + op_only_paths
+ops = set().union(*(graph_ops(p) for p in paths))
 core = {op for op in ops if op_def_registry.get(op) is not None}
 import tensorflow_text  # noqa: E402,F401
 
@@ -80,6 +85,8 @@ for case in cases:
                 report["diffs"][f"{key}_{name}"] = float(
                     np.abs(got - want).max()
                 )
+for path in op_only_paths:  # every kind of model loads here too
+    assert "serving_default" in tf.saved_model.load(path).signatures
 report["modules"] = sorted(
     m for m in sys.modules if m.split(".")[0] in ("keras_bert_impl", "tests")
 )
@@ -108,7 +115,7 @@ def _cases(encoder_export, classifier_export, tokenizer, tmp_path):
             if pair:
                 case["inputs"][str(batch)]["text_pair"] = pairs
                 probabilities = tf.nn.softmax(outputs["logits"]).numpy()
-                labels = np.array(["negative", "neutral", "positive"])
+                labels = np.array(LABELS)
                 reference[f"{key}_probabilities"] = probabilities
                 reference[f"{key}_label"] = labels[probabilities.argmax(-1)]
                 case["compare"] = ["probabilities", "label"]
@@ -122,11 +129,22 @@ def _cases(encoder_export, classifier_export, tokenizer, tmp_path):
     return cases, npz
 
 
+pytestmark = pytest.mark.large
+
+KINDS = ("regressor", "token_classifier", "question_answering",
+         "multiple_choice")  # fmt: skip
+
+
 def test_fresh_process_without_package(
-    encoder_export, classifier_export, tokenizer, tmp_path
+    encoder_export, classifier_export, task_export, tokenizer, tmp_path
 ):
     cases, npz = _cases(encoder_export, classifier_export, tokenizer, tmp_path)
-    report = json.loads(run_python(FRESH, json.dumps(cases), npz))
+    # The op list covers every kind of model; outputs are compared for the
+    # encoder and the classifier.
+    others = [str(task_export(kind)[1]) for kind in KINDS]
+    report = json.loads(
+        run_python(FRESH, json.dumps(cases), npz, json.dumps(others))
+    )
     assert report["modules"] == []
     assert report["unregistered"] == []
     all_ops = set(report["core"]) | set(report["text"])

@@ -38,9 +38,9 @@ def test_bad_arguments(encoder, tokenizer, tmp_path):
     with pytest.raises(ValueError, match="Received: task='nope'"):
         export_savedmodel(encoder, tokenizer, tmp_path / "m" / "1",
                           task="nope")  # fmt: skip
-    from tests.export import toy_models
+    tasks = pytest.importorskip("keras_bert_impl.models.tasks")
 
-    classifier = toy_models.classifier(encoder, 3)
+    classifier = tasks.BertClassifier(encoder, num_classes=3)
     with pytest.raises(ValueError, match="3 output classes but 2 label"):
         export_savedmodel(
             classifier, tokenizer, tmp_path / "m" / "1",
