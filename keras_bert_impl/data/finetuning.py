@@ -27,6 +27,7 @@ pipelines re-exported below).
 """
 
 import dataclasses
+import logging
 
 import tensorflow as tf
 
@@ -69,6 +70,8 @@ __all__ = [
     "SquadWindows",
     "word_entities",
 ]
+
+logger = logging.getLogger(__name__)
 
 TEXT_COLUMNS = ("text", "sentence", "sentence1", "question", "premise")
 TEXT_PAIR_COLUMNS = ("text_pair", "sentence2", "hypothesis")
@@ -184,6 +187,20 @@ def _label_ids(examples, label_map, regression):
     return tf.constant(ids, tf.int32)
 
 
+def count_truncated(texts, pairs, tokenizer, max_seq_length, chunk=1024):
+    """How many examples do not fit `max_seq_length` (and get truncated)."""
+    special = 2 if pairs is None else 3
+    count = 0
+    for i in range(0, len(texts), chunk):
+        n = tokenizer.tokenize(texts[i : i + chunk]).row_lengths()
+        if pairs is not None:
+            n += tokenizer.tokenize(pairs[i : i + chunk]).row_lengths()
+        count += int(
+            tf.reduce_sum(tf.cast(n + special > max_seq_length, tf.int32))
+        )
+    return count
+
+
 def as_label_map(label_map) -> LabelMap | None:
     """`None`, a `LabelMap`, or a sequence of names → `LabelMap` or `None`."""
     if label_map is None or isinstance(label_map, LabelMap):
@@ -297,7 +314,8 @@ def classification_dataset(
     Returns:
         A `tf.data.Dataset` of `(features, labels)` (or `features` when
         `label_column=None`), with attributes `label_map` (`None` for
-        regression) and `num_examples`.
+        regression), `num_examples` and `num_truncated` (examples longer
+        than `max_seq_length`, cut to fit; also logged).
 
     Example:
     >>> import os, tempfile
@@ -348,4 +366,13 @@ def classification_dataset(
     ds = ds.prefetch(tf.data.AUTOTUNE)
     ds.label_map = None if regression else label_map
     ds.num_examples = n
+    ds.num_truncated = count_truncated(
+        examples.texts, examples.pairs, tokenizer, max_seq_length
+    )
+    if ds.num_truncated:
+        logger.info(
+            "%d of %d examples are longer than max_seq_length=%d and are "
+            "truncated",
+            ds.num_truncated, n, max_seq_length,
+        )  # fmt: skip
     return ds

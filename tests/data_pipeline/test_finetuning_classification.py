@@ -37,7 +37,7 @@ def test_tsv_single_text_matches_hf_tokenizers(uncased_tokenizer, hf_uncased):
     path = f"{DATA}/sentiment_train.tsv"
     ds = classification_dataset(path, uncased_tokenizer, max_seq_length=16)
     assert ds.label_map.names == ("neg", "pos")
-    assert ds.num_examples == 6
+    assert ds.num_examples == 6 and ds.num_truncated == 0
     ((x, y),) = _batches(ds)
     examples = read_classification(path)
     # TSV is read without quote processing: the quotes are text.
@@ -78,6 +78,7 @@ def test_pair_truncation_keeps_static_length(uncased_tokenizer):
     ((x, _),) = _batches(ds)
     assert x["token_ids"].shape == (5, 8)
     assert (x["padding_mask"] == 1).all()  # every pair is cut to fit
+    assert ds.num_truncated == 5
     # [CLS] a a a [SEP] b b [SEP]: the longer segment is cut first.
     assert (x["token_ids"][:, [0]] == uncased_tokenizer.cls_id).all()
     assert (x["token_ids"][:, [4, 7]] == uncased_tokenizer.sep_id).all()
@@ -336,6 +337,8 @@ def test_real_rotten_tomatoes_csv_bz2(uncased_tokenizer):
     )  # fmt: skip
     assert ds.label_map.names == ("fresh", "plot", "rotten")
     assert ds.num_examples == 13905
+    # Some plot synopses exceed 64 pieces; most snippets do not.
+    assert 0 < ds.num_truncated < 13905 // 4
     x, y = next(iter(ds))
     assert x["token_ids"].shape == (64, 64)
     assert set(y.numpy().tolist()) <= {0, 1, 2}
