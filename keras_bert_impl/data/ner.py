@@ -461,13 +461,15 @@ def ner_dataset(
     Returns:
         A `tf.data.Dataset` of `(features, labels, sample_weight)`:
         int32 features `(batch, max_seq_length)`, int32 labels and float32
-        weights `(batch, max_seq_length)`; attributes `label_map` and
-        `num_examples`.
+        weights `(batch, max_seq_length)`; attributes `label_map`,
+        `num_examples` and `num_truncated` (sentences cut to fit: their
+        last words get no label).
     """
     from keras_bert_impl.data.finetuning import _check_buckets
     from keras_bert_impl.data.finetuning import _check_lengths
     from keras_bert_impl.data.finetuning import as_label_map
     from keras_bert_impl.data.finetuning import bucket_lengths
+    from keras_bert_impl.data.finetuning import count_truncated
 
     _check_lengths(max_seq_length, batch_size)
     buckets = _check_buckets(length_buckets, max_seq_length)
@@ -490,6 +492,9 @@ def ner_dataset(
     ds = ds.map(split).prefetch(tf.data.AUTOTUNE)
     ds.label_map = label_map
     ds.num_examples = len(sentences)
+    ds.num_truncated = count_truncated(
+        [s.text for s in sentences], None, tokenizer, max_seq_length
+    )
     return ds
 
 

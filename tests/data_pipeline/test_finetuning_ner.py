@@ -277,6 +277,7 @@ def test_ner_dataset_batches(uncased_tokenizer):
     assert y.shape.as_list() == [2, 16] and w.shape.as_list() == [2, 16]
     batches = list(ds)
     assert len(batches) == 1
+    assert ds.num_truncated == 0
     direct = align_words(
         read_conll(f"{DATA}/conll_sample.txt"),
         uncased_tokenizer,
@@ -383,3 +384,11 @@ def test_real_peoples_daily_alignment_round_trip(chinese_tokenizer):
     assert 0 < covered < 0.05 * sum(len(s.words) for s in sentences)
     # Every weighted position is the first piece of its character.
     assert out["sample_weight"].sum() == out["words_kept"].sum()
+
+
+def test_ner_dataset_counts_truncated(uncased_tokenizer):
+    ds = ner_dataset(
+        f"{DATA}/conll_sample.txt", uncased_tokenizer, max_seq_length=8
+    )
+    # 11, 6 and 6 pieces: only the first sentence exceeds 8 - 2.
+    assert ds.num_truncated == 1
