@@ -241,3 +241,21 @@ def test_read_squad_without_answers_for_prediction(tmp_path):
         read_squad(str(path))
     (example,) = read_squad(str(path), require_answers=False)
     assert example.answers == [] and not example.is_impossible
+
+
+def test_allennlp_squad_fixture_round_trip(uncased_tokenizer):
+    """Real SQuAD v1.1 paragraphs (long contexts, several windows each):
+    labels → logits → decoded answers match the gold text exactly."""
+    path = assets.asset_path(
+        assets.ALLENNLP, "allennlp/tests/fixtures/data/squad.json"
+    )
+    examples = read_squad(str(path))
+    w = squad_windows(
+        examples, uncased_tokenizer, max_seq_length=96, max_query_length=24,
+        doc_stride=32,
+    )  # fmt: skip
+    assert len(w) > 2 * len(examples)
+    assert (w.start_positions > 0).sum() >= len(examples)
+    starts, ends = _oracle_logits(w)
+    predictions, _ = decode_squad(examples, w, starts, ends)
+    assert predictions == {e.qid: e.answers[0][0] for e in examples}
