@@ -121,8 +121,10 @@ def run_savedmodel(args) -> int:
         args: an `argparse.Namespace` (or any object) with
             `savedmodel` (str, a version directory written by
             `export_savedmodel`), `texts` (list of str) and, optionally,
-            `pairs` (list of str or None, one per text: the second text, the
-            QA context, or a multiple-choice row of choices joined by `|`).
+            `pairs` (or `text_pair`, as `keras-bert-impl predict
+            --text-pair` parses it; list of str or None, one per text: the
+            second text, the QA context, or a multiple-choice row of choices
+            joined by `|`).
 
     Returns:
         0. Each line is `{"text": ..., ["pair": ...,] <output>: value}`;
@@ -139,7 +141,7 @@ def run_savedmodel(args) -> int:
         raise ValueError(
             "predict --savedmodel needs at least one text. Received: texts=[]"
         )
-    pairs = getattr(args, "pairs", None)
+    pairs = getattr(args, "pairs", None) or getattr(args, "text_pair", None)
     pairs = list(pairs) if pairs else None
     feed = pairs
     signature = load_savedmodel(args.savedmodel).signatures["serving_default"]

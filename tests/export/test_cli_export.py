@@ -98,13 +98,13 @@ def test_export_keras_classifier_file(tokenizer, tmp_path):
 def test_predict_savedmodel_multiple_choice_line(task_export, capsys):
     _, path = task_export("multiple_choice")
     ns = argparse.Namespace(savedmodel=path, texts=["the fox", "a dog"],
-                            pairs=["hello | world", "b|c"])  # fmt: skip
+                            text_pair=["hello | world", "b|c"])  # fmt: skip
     assert run_savedmodel(ns) == 0
     lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
     assert lines[0]["pair"] == ["hello", "world"]
     assert lines[0]["answer"] in ("hello", "world")
     assert lines[1]["answer"] in ("b", "c")
     assert len(lines[1]["probabilities"]) == 2
-    ns.pairs = ["a|b", "c"]
+    ns.text_pair = ["a|b", "c"]
     with pytest.raises(ValueError, match="same number of choices"):
         run_savedmodel(ns)
