@@ -442,6 +442,26 @@ class BertTokenizer(tf.Module):
                 pairs = tf.convert_to_tensor(pairs, tf.string)[tf.newaxis]
         segments = [self.tokenize(texts)]
         if pairs is not None:
+            pairs = tf.convert_to_tensor(pairs, tf.string)
+            static = (texts.shape[:1], pairs.shape[:1])
+            if None not in (static[0].rank, static[1].rank) and (
+                static[0][0] is not None
+                and static[1][0] is not None
+                and static[0][0] != static[1][0]
+            ):
+                raise ValueError(
+                    "`texts` and `pairs` must have the same number of "
+                    "strings (one segment B per segment A). Received: "
+                    f"{static[0][0]} texts and {static[1][0]} pairs"
+                )
+            check = tf.debugging.assert_equal(
+                tf.shape(texts)[0],
+                tf.shape(pairs)[0],
+                message="`texts` and `pairs` must have the same number of "
+                "strings (one segment B per segment A)",
+            )
+            with tf.control_dependencies([check]):
+                pairs = tf.identity(pairs)
             segments.append(self.tokenize(pairs))
         budget = int(max_length) - num_special
         segments = tf_text.RoundRobinTrimmer(budget).trim(segments)

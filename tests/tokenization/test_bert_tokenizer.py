@@ -73,6 +73,21 @@ def _truncate_seq_pair(a, b, budget):
     return a, b
 
 
+def test_encode_pairs_of_another_batch_size_is_an_error(uncased_tokenizer):
+    tok = uncased_tokenizer
+    with pytest.raises(ValueError, match="2 texts and 3 pairs"):
+        tok.encode(["a", "b"], ["c", "d", "e"], max_length=8)
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string)] * 2)
+    def encode(texts, pairs):
+        return tok.encode(texts, pairs, max_length=8)
+
+    with pytest.raises(tf.errors.InvalidArgumentError, match="same number"):
+        encode(tf.constant(["a", "b"]), tf.constant(["c", "d", "e"]))
+    out = encode(tf.constant(["a", "b"]), tf.constant(["c", "d"]))
+    assert out["token_ids"].shape == (2, 8)
+
+
 @pytest.mark.parametrize("max_length", [8, 9, 16, 64])
 def test_encode_pairs(uncased_tokenizer, max_length):
     tok = uncased_tokenizer
