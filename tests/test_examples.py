@@ -18,7 +18,7 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLES = os.path.join(ROOT, "examples")
 DATA = os.path.join(ROOT, "tests", "data")
-TIMEOUT = 900
+TIMEOUT = 1800  # generous: CI machines may be shared
 
 
 def _run(args, cwd, timeout=TIMEOUT):
@@ -38,6 +38,12 @@ def _run(args, cwd, timeout=TIMEOUT):
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
     return proc.stdout
+
+
+def _needs_task_models():
+    # The task models (`keras_bert_impl.models.tasks`) are written by
+    # another change; until it lands these examples cannot run.
+    pytest.importorskip("keras_bert_impl.models.tasks")
 
 
 def _example(name, *args, cwd):
@@ -195,6 +201,7 @@ def test_export_and_query_rest_example(tmp_path, corpus):
 
 @pytest.mark.large
 def test_finetune_classifier_from_hf_example(tmp_path):
+    _needs_task_models()
     out = _example(
         "finetune_classifier_from_hf.py", "--output", "run",
         "--max-examples", "80", "--epochs", "1", "--batch-size", "8",
@@ -208,6 +215,7 @@ def test_finetune_classifier_from_hf_example(tmp_path):
 
 @pytest.mark.large
 def test_ner_example(tmp_path):
+    _needs_task_models()
     out = _example(
         "ner.py", "--output", "run", "--epochs", "1", "--batch-size", "2",
         "--max-seq-length", "32",
@@ -219,6 +227,7 @@ def test_ner_example(tmp_path):
 
 @pytest.mark.large
 def test_squad_example(tmp_path):
+    _needs_task_models()
     out = _example(
         "squad.py", "--output", "run", "--epochs", "1", "--batch-size", "4",
         "--max-seq-length", "64", "--doc-stride", "32",
