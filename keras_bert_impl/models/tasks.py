@@ -61,8 +61,10 @@ def default_finetuning_optimizer(learning_rate=DEFAULT_LEARNING_RATE):
 
     Example:
     >>> opt = default_finetuning_optimizer()
-    >>> type(opt).__name__, float(opt.learning_rate), opt.weight_decay
-    ('AdamW', 3e-05, 0.01)
+    >>> type(opt).__name__, round(float(opt.learning_rate), 8)
+    ('AdamW', 3e-05)
+    >>> opt.weight_decay, opt.global_clipnorm
+    (0.01, 1.0)
     """
     optimizer = keras.optimizers.AdamW(
         learning_rate=learning_rate,
@@ -494,8 +496,8 @@ class StreamingPearsonCorrelation(keras.metrics.Metric):
     >>> m = StreamingPearsonCorrelation()
     >>> m.update_state([1.0, 2.0], [[1.5], [2.0]])
     >>> m.update_state([3.0], [[3.5]])
-    >>> round(float(m.result()), 4)
-    0.9820
+    >>> round(float(m.result()), 4)  # numpy.corrcoef gives 0.9608
+    0.9608
     """
 
     def __init__(self, name="pearson", dtype=None):
