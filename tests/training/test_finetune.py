@@ -78,6 +78,7 @@ def _tiny_uncased_config(tokenizer):
     )  # fmt: skip
 
 
+@pytest.mark.large
 def test_finetune_end_to_end(tmp_path):
     """Real snippets, unbatched datasets: the run folder holds everything,
     the learning rate ends at 0, TensorBoard has train and validation
@@ -134,6 +135,7 @@ def test_finetune_end_to_end(tmp_path):
     assert max(tf.make_ndarray(e.tensor_proto) for e in lrs) > 0
 
 
+@pytest.mark.large
 def test_finetune_token_classifier_with_sample_weights(tiny_config):
     """A batched (features, labels, sample_weight) dataset trains as is."""
     ids = np.array([[2, 10, 11, 3, 0, 0], [2, 13, 14, 15, 3, 0]] * 4, "int32")
