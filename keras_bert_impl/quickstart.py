@@ -322,9 +322,9 @@ def run_quickstart(
         vocab_size=config.vocab_size,
         output=vocab_path,
         verbose=verbose,
-        # A narrower threshold search than the learner's default (upper
-        # 10^7, 4 iterations): ~4x faster on this corpus, same kind of
-        # vocabulary.
+        # A narrower search than the learner's default (count thresholds
+        # up to 10^7, 4 iterations): on these articles 2 iterations took
+        # 33 s of CPU instead of 62 s (8,000 pieces, upper bound 1000).
         learn_params={"upper_thresh": 1000, "num_iterations": 2},
     )
     results["vocab"] = {
