@@ -94,7 +94,8 @@ def main():
                 start = time.perf_counter()
                 model.fit(ds, steps_per_epoch=args.steps, epochs=1, verbose=0)
                 times[jit].append((time.perf_counter() - start) / args.steps)
-                print(f"  {preset} jit={jit}: {times[jit][-1] * 1000:.1f} ms/step", flush=True)
+                ms = times[jit][-1] * 1000
+                print(f"  {preset} jit={jit}: {ms:.1f} ms/step", flush=True)
         xla = statistics.median(times[True]) * 1000
         plain = statistics.median(times[False]) * 1000
         print(f"{preset:6}  {xla:11.1f}  {plain:14.1f}  {plain / xla:10.2f}")
