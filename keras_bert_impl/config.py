@@ -255,8 +255,9 @@ class BertConfig:
         if not text.lstrip().startswith("{"):
             if not os.path.isfile(text):
                 raise ValueError(
-                    f"BertConfig.from_json: no such file {text!r}. Pass a "
-                    "path to a JSON config or the JSON text itself."
+                    f"No such config file or preset: {text!r}. Pass a "
+                    f"preset name ({', '.join(_PRESETS)}), a path to a JSON "
+                    "config, or the JSON text itself."
                 )
             with open(text, encoding="utf-8") as f:
                 text = f.read()

@@ -158,7 +158,7 @@ class TestBertConfig:
             BertConfig(layer_norm_epsilon=1e-5).to_google_dict()
 
     def test_missing_file(self):
-        with pytest.raises(ValueError, match="no such file"):
+        with pytest.raises(ValueError, match="No such config file or preset"):
             BertConfig.from_json("/nonexistent/config.json")
 
     def test_no_tensorflow_import(self):

@@ -69,7 +69,11 @@ def open_checkpoint(path):
     ):
         return hf.read(path)
     if not path.exists() and not Path(f"{path}.index").is_file():
-        raise FileNotFoundError(f"No checkpoint at {path}: it does not exist.")
+        raise FileNotFoundError(
+            f"No checkpoint at {path}: it does not exist. Pass a Hugging "
+            "Face folder (config.json + model.safetensors) or a TF1 "
+            "checkpoint (folder or prefix of model.ckpt-N.index)."
+        )
     is_hf = path.is_dir() and hf.is_checkpoint_dir(path)
     prefix = tf1.find_prefix(path)
     if is_hf and prefix is not None:

@@ -94,6 +94,8 @@ def _load_model(path: str):
         pass
     if os.path.isfile(path) and path.endswith(".keras"):
         return keras.saving.load_model(path)
+    if os.path.isfile(os.path.join(path, "model.keras")):  # a finetune run
+        return keras.saving.load_model(os.path.join(path, "model.keras"))
     from keras_bert_impl.checkpoints.io import load_checkpoint
 
     model, _ = load_checkpoint(path)
@@ -118,7 +120,11 @@ def _load_tokenizer(path: str, cased: bool):
 
 def run(args) -> int:
     if not os.path.exists(args.model):
-        raise FileNotFoundError(f"No model at {args.model!r}.")
+        raise FileNotFoundError(
+            f"No model at {args.model!r}. Pass a `.keras` task model, a "
+            "`keras-bert-impl finetune` output folder, or a checkpoint "
+            "(Hugging Face folder or TF1)."
+        )
     folder = os.path.join(args.root, args.name)
     version = args.version if args.version is not None else next_version(folder)
     if version < 0:

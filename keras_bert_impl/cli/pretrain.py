@@ -46,7 +46,13 @@ def register(subparsers) -> argparse.ArgumentParser:
         help="steps between logs, validation and checkpoints; divides --steps",
     )
     add("--batch-size", type=int, default=32, help="global batch size")
-    add("--max-seq-length", type=int, default=128)
+    add(
+        "--max-seq-length",
+        type=int,
+        default=128,
+        help="tokens per example, special tokens included; at most the "
+        "model's max positions",
+    )
     add(
         "--max-predictions",
         type=int,
@@ -60,13 +66,29 @@ def register(subparsers) -> argparse.ArgumentParser:
         default=None,
         help="default 10%% of the updates, at most 10000",
     )
-    add("--weight-decay", type=float, default=0.01)
-    add("--optimizer", choices=("adamw", "lamb"), default="adamw")
-    add("--gradient-accumulation-steps", type=int, default=1)
+    add(
+        "--weight-decay",
+        type=float,
+        default=0.01,
+        help="decoupled weight decay (not on LayerNorm or bias)",
+    )
+    add(
+        "--optimizer",
+        choices=("adamw", "lamb"),
+        default="adamw",
+        help="AdamW, or LAMB for large batches",
+    )
+    add(
+        "--gradient-accumulation-steps",
+        type=int,
+        default=1,
+        help="batches whose gradients are summed per update",
+    )
     add(
         "--dtype",
         choices=("float32", "mixed_bfloat16", "mixed_float16"),
         default="float32",
+        help="compute precision (LayerNorm and softmax stay float32)",
     )
     add(
         "--strategy",
@@ -80,8 +102,13 @@ def register(subparsers) -> argparse.ArgumentParser:
         action="store_false",
         help="do not XLA-compile the train step",
     )
-    add("--validation-steps", type=int, default=10)
-    add("--seed", type=int, default=0)
+    add(
+        "--validation-steps",
+        type=int,
+        default=10,
+        help="validation batches per epoch",
+    )
+    add("--seed", type=int, default=0, help="seed of data order and masks")
     add(
         "--no-lower-case",
         dest="lower_case",

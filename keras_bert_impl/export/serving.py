@@ -112,7 +112,8 @@ def export_savedmodel(
         raise ValueError(
             f"The tokenizer has {tokenizer.vocabulary_size} tokens but the "
             f"model only {encoder.vocabulary_size} token embeddings. "
-            f"Received: vocabulary_size={tokenizer.vocabulary_size}"
+            f"Received: vocabulary_size={tokenizer.vocabulary_size}. Pass "
+            "the vocab.txt the model was trained with."
         )
     serving_task = detect_task(model, task, label_names, text_pair)
     num_special = 2 if len(serving_task.text_inputs) == 1 else 3

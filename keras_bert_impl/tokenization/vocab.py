@@ -113,7 +113,10 @@ def expand_files(files):
             matches = [pattern]
         if not matches:
             raise FileNotFoundError(
-                f"No input file matches {pattern!r}. Received: files={files!r}"
+                f"No input file matches {pattern!r}. Received: "
+                f"files={files!r}. Pass existing text files or a glob "
+                "that matches some (quote globs so the shell does not "
+                "expand them)."
             )
         paths.extend(matches)
     return paths

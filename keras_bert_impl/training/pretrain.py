@@ -256,7 +256,9 @@ def validate(config: PretrainingConfig) -> BertConfig:
         )
     if not os.path.isfile(config.vocab):
         raise ValueError(
-            f"No vocabulary file. Received: vocab={config.vocab!r}"
+            f"No vocabulary file. Received: vocab={config.vocab!r}. Pass "
+            "an existing vocab.txt (one token per line), e.g. one learned "
+            "with `keras-bert-impl vocab`."
         )
     bert_config = resolve_bert_config(
         config.model, len(read_vocab(config.vocab))

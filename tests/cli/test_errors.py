@@ -24,10 +24,6 @@ TINY_VOCAB = os.path.join(DATA, "vocab", "tiny.txt")  # 32 tokens
 UNCASED_VOCAB = os.path.join(DATA, "vocab", "uncased.txt")  # 30,522 tokens
 TINY_CKPT = os.path.join(DATA, "tiny_bert_for_pretraining")  # vocab 64
 
-OWNER_PRETRAIN = "owner of keras_bert_impl/training/pretrain.py + config.py"
-OWNER_EXPORT = "owner of keras_bert_impl/cli/export.py + export/serving.py"
-OWNER_VOCAB = "owner of keras_bert_impl/tokenization/vocab.py"
-OWNER_CHECKPOINTS = "owner of keras_bert_impl/checkpoints/"
 OWNER_FINETUNE = "owner of keras_bert_impl/cli/{finetune,_runner}.py"
 
 
@@ -87,13 +83,11 @@ ROWS = [
         ["vocab", "--input", "/no/such/*.txt", "--output", "{ws}/v.txt"],
         ["/no/such/*.txt", "Pass"],
         id="vocab-missing-input",
-        marks=_xfail(OWNER_VOCAB, "no hint of what to do"),
     ),
     pytest.param(
         [*PRETRAIN, "--vocab", "/no/vocab.txt"],
         ["/no/vocab.txt", "Pass"],
         id="pretrain-missing-vocab",
-        marks=_xfail(OWNER_PRETRAIN, "'No vocabulary file.' without a hint"),
     ),
     pytest.param(
         [
@@ -125,7 +119,6 @@ ROWS = [
         ],
         ["/no/ckpt", "Hugging Face"],
         id="convert-missing-checkpoint",
-        marks=_xfail(OWNER_CHECKPOINTS, "'it does not exist' without a hint"),
     ),  # fmt: skip
     pytest.param(
         [
@@ -139,7 +132,6 @@ ROWS = [
         ],
         ["/no/model.keras", "checkpoint"],
         id="export-missing-model",
-        marks=_xfail(OWNER_EXPORT, "'No model at ...' without a hint"),
     ),  # fmt: skip
     # -- wrong vocab ----------------------------------------------------------
     pytest.param(
@@ -173,7 +165,6 @@ ROWS = [
         ],
         ["30522", "64", "vocab.txt"],
         id="export-wrong-vocab",
-        marks=_xfail(OWNER_EXPORT, "no hint (e.g. pass the model's vocab.txt)"),
     ),  # fmt: skip
     pytest.param(
         ["vocab", "--input", "{ws}/latin1.txt", "--output", "{ws}/v.txt"],
@@ -232,11 +223,6 @@ ROWS = [
         [*PRETRAIN, "--vocab", "{tiny_vocab}", "--config", "huge"],
         ["'huge'", "preset", "tiny"],
         id="pretrain-unknown-preset",
-        marks=_xfail(
-            OWNER_PRETRAIN,
-            "says 'BertConfig.from_json: no such file' without naming the "
-            "presets",
-        ),
     ),
     pytest.param(
         [
@@ -475,16 +461,6 @@ def test_debug_raises_in_process(ws):
     "command",
     [
         pytest.param(
-            name,
-            marks=_xfail(
-                "owner of keras_bert_impl/cli/pretrain.py",
-                "--max-seq-length, --weight-decay, --optimizer, "
-                "--gradient-accumulation-steps, --dtype, --validation-steps "
-                "and --seed have no help text, so --help shows no default",
-            ),
-        )
-        if name == "pretrain"
-        else pytest.param(
             name,
             marks=_xfail(
                 "owner of keras_bert_impl/cli/finetune.py",
