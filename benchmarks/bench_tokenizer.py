@@ -28,6 +28,19 @@ VOCAB = os.path.join(
 )
 
 
+def _paired(times, peer):
+    """Median, min and max of per-round time ratios peer / ours."""
+    ratios = [
+        p / o
+        for p, o in zip(times[peer], times["keras_bert_impl"], strict=True)
+    ]
+    return [
+        round(statistics.median(ratios), 2),
+        round(min(ratios), 2),
+        round(max(ratios), 2),
+    ]
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=60000)
@@ -60,9 +73,13 @@ def main(argv=None):
     mismatches = sum(a != b for a, b in zip(ref, got, strict=True))
     num_tokens = sum(map(len, ref))
 
-    times = {"keras_bert_impl": [], "hf_tokenizers": []}
-    for _ in range(args.repeats):  # interleaved, so load drifts hit both
-        for name, fn in (("keras_bert_impl", ours), ("hf_tokenizers", theirs)):
+    runners = (
+        ("keras_bert_impl", ours),
+        ("hf_tokenizers", theirs),
+    )
+    times = {name: [] for name, _ in runners}
+    for _ in range(args.repeats):  # interleaved, so load drifts hit all
+        for name, fn in runners:
             start = time.perf_counter()
             fn()
             times[name].append(time.perf_counter() - start)
@@ -86,6 +103,9 @@ def main(argv=None):
         "ratio_median": round(
             median["keras_bert_impl"] / median["hf_tokenizers"], 2
         ),
+        # per-round paired ratios, median [min, max]
+        "ratio_paired": _paired(times, "hf_tokenizers"),
+        "load_average": os.getloadavg()[0],
     }
     print(json.dumps(result))
     print(f"\n{'tokenizer':<18}{'median tok/s':>14}{'min':>12}{'max':>12}")
@@ -93,7 +113,8 @@ def main(argv=None):
         print(f"{k:<18}{median[k]:>14,.0f}{min(v):>12,.0f}{max(v):>12,.0f}")
     print(
         f"ratio {result['ratio_median']}x on {len(lines)} lines, "
-        f"{num_tokens} tokens, {mismatches} mismatched lines"
+        f"{num_tokens} tokens, {mismatches} mismatched lines; paired "
+        f"{result['ratio_paired']}"
     )
     return 0 if mismatches == 0 else 1
 
