@@ -29,7 +29,10 @@ def resolve_vocab(init, vocab=None):
     from keras_bert_impl.models.tasks import resolve_checkpoint
 
     if vocab is not None and not os.path.isfile(vocab):
-        raise FileNotFoundError(f"--vocab {vocab!r} does not exist.")
+        raise FileNotFoundError(
+            f"--vocab {vocab!r} does not exist. Pass the vocab.txt of the "
+            "--init checkpoint, or leave --vocab out to use the one beside it."
+        )
     if init in _presets() and not os.path.exists(init):
         if vocab is None:
             raise ValueError(
@@ -347,6 +350,12 @@ def finetune_run(config, output, vocab=None, overwrite=False, verbose="auto"):
 
     # Data first (cheap, most user errors), then the weights.
     encoder = resolve_init(config["init"], vocab, dtype)
+    if config["max_seq_length"] > encoder.max_sequence_length:
+        raise ValueError(
+            f"--max-seq-length {config['max_seq_length']} is longer than the "
+            f"model's {encoder.max_sequence_length} positions. Pass "
+            f"--max-seq-length {encoder.max_sequence_length} or less."
+        )
     model = build_model(
         config["task"], encoder, label_names, config["dropout"], text_pair
     )

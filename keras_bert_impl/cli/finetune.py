@@ -20,7 +20,7 @@ def register(subparsers) -> argparse.ArgumentParser:
         "choice)",
         description=(
             "Fine-tune BERT on labelled CSV / TSV / JSON Lines files with the "
-            "paper's recipe (AdamW, weight decay 0.01, 10%% warmup then "
+            "paper's recipe (AdamW, weight decay 0.01, 10% warmup then "
             "linear decay, dropout 0.1) and model.fit: a progress bar, "
             "TensorBoard scalars in OUTPUT/logs, the task model in "
             "OUTPUT/model.keras, its vocab.txt and the resolved "
@@ -67,8 +67,18 @@ def register(subparsers) -> argparse.ArgumentParser:
         action="store_false",
         help="cased tokenizer (for cased vocabularies)",
     )
-    add("--epochs", type=int, default=RECIPE_DEFAULTS["epochs"])
-    add("--batch-size", type=int, default=RECIPE_DEFAULTS["batch_size"])
+    add(
+        "--epochs",
+        type=int,
+        default=RECIPE_DEFAULTS["epochs"],
+        help="passes over the training files (the paper: 2 to 4)",
+    )
+    add(
+        "--batch-size",
+        type=int,
+        default=RECIPE_DEFAULTS["batch_size"],
+        help="examples per update (the paper: 16 or 32)",
+    )
     add(
         "--learning-rate",
         type=float,
@@ -82,12 +92,24 @@ def register(subparsers) -> argparse.ArgumentParser:
         help="fraction of the updates with linear warmup; then linear "
         "decay to 0",
     )
-    add("--weight-decay", type=float, default=RECIPE_DEFAULTS["weight_decay"])
-    add("--dropout", type=float, default=RECIPE_DEFAULTS["dropout"])
+    add(
+        "--weight-decay",
+        type=float,
+        default=RECIPE_DEFAULTS["weight_decay"],
+        help="decoupled weight decay (not on LayerNorm or bias)",
+    )
+    add(
+        "--dropout",
+        type=float,
+        default=RECIPE_DEFAULTS["dropout"],
+        help="dropout of the task head",
+    )
     add(
         "--max-seq-length",
         type=int,
         default=RECIPE_DEFAULTS["max_seq_length"],
+        help="tokens per example, special tokens included; at most the "
+        "model's positions",
     )
     add("--seed", type=int, default=0, help="shuffling and head init")
     add(
@@ -99,7 +121,7 @@ def register(subparsers) -> argparse.ArgumentParser:
         "--text-pair-column",
         help="second text column (default: text_pair, sentence2 or hypothesis)",
     )
-    add("--label-column", default="label")
+    add("--label-column", default="label", help="label column")
     add(
         "--format",
         dest="file_format",
@@ -118,6 +140,7 @@ def register(subparsers) -> argparse.ArgumentParser:
         "--dtype",
         choices=("float32", "mixed_bfloat16", "mixed_float16"),
         default="float32",
+        help="compute precision (LayerNorm and softmax stay float32)",
     )
     add(
         "--no-jit",
