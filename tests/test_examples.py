@@ -221,7 +221,7 @@ def test_ner_example(tmp_path):
         "--max-seq-length", "32",
         cwd=tmp_path,
     )  # fmt: skip
-    assert "entity precision" in out and "(4 entities in 2 sentences)" in out
+    assert "entity precision" in out and "(6 entities in 2 sentences)" in out
     assert (tmp_path / "run" / "model.keras").is_file()
 
 

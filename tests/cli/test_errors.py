@@ -24,8 +24,6 @@ TINY_VOCAB = os.path.join(DATA, "vocab", "tiny.txt")  # 32 tokens
 UNCASED_VOCAB = os.path.join(DATA, "vocab", "uncased.txt")  # 30,522 tokens
 TINY_CKPT = os.path.join(DATA, "tiny_bert_for_pretraining")  # vocab 64
 
-OWNER_FINETUNE = "owner of keras_bert_impl/cli/{finetune,_runner}.py"
-
 
 @pytest.fixture(scope="module")
 def ws(tmp_path_factory):
@@ -66,10 +64,6 @@ def _expand(items, ws):
         "tiny_ckpt": TINY_CKPT,
     }
     return [item.format(**names) for item in items]
-
-
-def _xfail(owner, why):
-    return pytest.mark.xfail(strict=True, reason=f"{owner}: {why}")
 
 
 PRETRAIN = ["pretrain", "--train", "{ws}/corpus.txt", "--logdir", "{ws}/run"]
@@ -303,7 +297,6 @@ ROWS = [
         ],
         ["/no/vocab.txt", "Pass"],
         id="finetune-missing-vocab",
-        marks=_xfail(OWNER_FINETUNE, "'does not exist.' without a hint"),
     ),  # fmt: skip
     pytest.param(
         [
@@ -336,14 +329,7 @@ ROWS = [
         ],
         ["1024", "512"],
         id="finetune-seq-length-too-long",
-        marks=[
-            pytest.mark.large,
-            _xfail(
-                OWNER_FINETUNE,
-                "not checked: training starts and fails with a TensorFlow "
-                "InvalidArgumentError traceback (Slice expected size <= 512)",
-            ),
-        ],
+        marks=pytest.mark.large,
     ),  # fmt: skip
     pytest.param(
         ["predict", "--model", "/no/run", "hello"],
@@ -459,20 +445,7 @@ def test_debug_raises_in_process(ws):
 
 @pytest.mark.parametrize(
     "command",
-    [
-        pytest.param(
-            name,
-            marks=_xfail(
-                "owner of keras_bert_impl/cli/finetune.py",
-                "--epochs, --batch-size, --weight-decay, --dropout, "
-                "--max-seq-length, --label-column and --dtype have no help "
-                "text, so --help shows no default",
-            ),
-        )
-        if name == "finetune"
-        else name
-        for name in cli.COMMANDS
-    ],
+    cli.COMMANDS,
 )
 def test_every_option_shows_its_default(command):
     """`COMMAND --help` shows each option with its default.
