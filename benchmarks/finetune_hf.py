@@ -9,7 +9,7 @@ The independent reference for `finetune_ours.py`: same split files
 - `BertForSequenceClassification` (pooled output -> dropout 0.1 -> Linear);
 - AdamW (betas 0.9/0.999, eps 1e-6, weight decay 0.01 except biases and
   LayerNorm), peak `--lr`, 10% linear warmup then linear decay to 0,
-  gradient clipping at global norm 1.0;
+  gradient clipping at global norm 1.0 (`get_linear_schedule_with_warmup`);
 - `--epochs` passes over the training file, batches of `--batch` in the
   order of a seeded permutation per epoch (the same order `finetune_ours.py`
   uses);
@@ -84,6 +84,7 @@ def main():
     import torch
     from tokenizers import BertWordPieceTokenizer
     from transformers import BertForSequenceClassification
+    from transformers import get_linear_schedule_with_warmup
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -134,14 +135,11 @@ def main():
     n = len(train_x)
     steps_per_epoch = math.ceil(n / recipe["batch"])
     total = steps_per_epoch * recipe["epochs"]
-    warmup = int(WARMUP * total)
+    warmup = min(int(WARMUP * total), total - 1)
 
-    def lr_lambda(step):
-        if step < warmup:
-            return (step + 1) / max(1, warmup)
-        return max(0.0, (total - step) / max(1, total - warmup))
-
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda)
+    # transformers' own schedule: rate 0 at update 0, peak at `warmup`,
+    # 0 at `total` (the package's WarmupLinearDecay gives the same values).
+    sched = get_linear_schedule_with_warmup(opt, warmup, total)
     start = time.time()
     losses = []
     model.train()

@@ -43,6 +43,7 @@ _LAZY = {
     "squad_dataset": "keras_bert_impl.data.finetuning",
     "choice_dataset": "keras_bert_impl.data.finetuning",
     "export_savedmodel": "keras_bert_impl.export.serving",
+    "AdamW": "keras_bert_impl.optimizers.adamw",
 }
 
 __all__ = ["BertConfig", "__version__", *sorted(_LAZY)]

@@ -36,6 +36,7 @@ from keras import ops
 from keras_bert_impl.models.encoder import INPUT_NAMES
 from keras_bert_impl.models.encoder import BertEncoder
 from keras_bert_impl.models.encoder import XLADefaultMixin
+from keras_bert_impl.optimizers.adamw import AdamW
 
 # Kept out of weight decay by the default fine-tuning optimizer: LayerNorm
 # and bias variables. Same list as
@@ -66,7 +67,7 @@ def default_finetuning_optimizer(learning_rate=DEFAULT_LEARNING_RATE):
     >>> opt.weight_decay, opt.global_clipnorm
     (0.01, 1.0)
     """
-    optimizer = keras.optimizers.AdamW(
+    optimizer = AdamW(
         learning_rate=learning_rate,
         weight_decay=0.01,
         beta_1=0.9,

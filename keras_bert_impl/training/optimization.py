@@ -15,6 +15,8 @@ References:
 
 import keras
 
+from keras_bert_impl.optimizers.adamw import AdamW
+
 # Substrings of variable names kept out of weight decay. LayerNorm
 # variables are `.../layer_norm/gamma` and `.../beta`; biases `.../bias`
 # (the masked-LM head's `output_bias` too). Keras matches them against the
@@ -184,7 +186,7 @@ def create_optimizer(
         ),
     )
     if optimizer == "adamw":
-        opt = keras.optimizers.AdamW(**kwargs)
+        opt = AdamW(**kwargs)
     else:
         opt = keras.optimizers.Lamb(**kwargs)
     if weight_decay:
