@@ -24,6 +24,34 @@ for the model's `label_names`) and `num_examples` as attributes.
 Public entry points: `classification_dataset`, `read_classification`,
 `LabelMap` (and, from their modules, the NER, SQuAD and multiple choice
 pipelines re-exported below).
+
+Example (token classification with `ner_dataset`: a word's label sits on
+its first WordPiece, the other pieces weigh 0; extractive QA with
+`squad_dataset`: `[CLS] question [SEP] context [SEP]`, the answer's first
+and last context tokens as labels):
+>>> from keras_bert_impl import BertTokenizer
+>>> tok = BertTokenizer(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]",
+...                      "who", "is", "new", "york", "big", "##ger", "?"])
+>>> s = NerSentence(["New", "York", "is", "bigger"],
+...                 ["B-LOC", "I-LOC", "O", "O"])
+>>> ds = ner_dataset([s], tok, max_seq_length=8)
+>>> ds.label_map.names
+('O', 'B-LOC', 'I-LOC')
+>>> x, y, w = next(iter(ds))
+>>> x["token_ids"].numpy().tolist()
+[[2, 7, 8, 6, 9, 10, 3, 0]]
+>>> y.numpy().tolist(), w.numpy().tolist()
+([[0, 1, 2, 0, 0, 0, 0, 0]], [[0.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0]])
+>>> ex = SquadExample("q1", "Who is bigger?", "New York is bigger",
+...                   answers=[("New York", 0)])
+>>> ds = squad_dataset([ex], tok, max_seq_length=14, max_query_length=5)
+>>> x, y = next(iter(ds))
+>>> x["token_ids"].numpy().tolist()
+[[2, 5, 6, 9, 10, 11, 3, 7, 8, 6, 9, 10, 3, 0]]
+>>> x["segment_ids"].numpy().tolist()
+[[0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 0]]
+>>> y["start_logits"].numpy().tolist(), y["end_logits"].numpy().tolist()
+([7], [8])
 """
 
 import dataclasses

@@ -14,8 +14,9 @@ Data flow, one pass = one epoch (all of it a `tf.data` pipeline):
    boundaries. Holds one partial document per open file.
 3. documents → token ids: the in-graph `BertTokenizer`, in parallel —
    or, with `cache_dir`, the TFRecord cache of tokenized documents (one
-   cache file per corpus file, written by the first call; later epochs and
-   runs skip steps 2–3; masking stays dynamic).
+   cache file per corpus file, written by the first call, with a progress
+   bar when `verbose`; later epochs and runs skip steps 2–3; masking stays
+   dynamic).
 4. documents → NSP pairs (Python, `SentencePairGenerator`, the paper's
    generator): a random B comes from another document among the last
    `document_buffer` documents (and, for the first document, the next
@@ -44,6 +45,7 @@ Glossary: the batch's `mask_positions`, `y["masked_lm"]` and
 
 import collections
 import hashlib
+import logging
 import math
 import os
 import random
@@ -62,6 +64,7 @@ from keras_bert_impl.data.pairs import SentencePairGenerator
 _LINE_BATCH = 256
 _DOCUMENT_BATCH = 64
 _KEY_BITS = 32  # document key = file index << 32 | document number in file
+logger = logging.getLogger(__name__)
 
 
 def default_max_predictions(max_seq_length: int, masking_rate=0.15) -> int:
@@ -109,6 +112,7 @@ class _LineStage:
         self.files = files
         self.assembler = assembler
         self.numbers = {}
+        self.bytes_read = 0  # text bytes seen so far (a progress measure)
 
     def __call__(self, indices, numbers, lines):
         sentences, lengths, keys = [], [], []
@@ -124,6 +128,7 @@ class _LineStage:
             if number < 0:
                 docs = self.assembler.end_file(path)
             else:
+                self.bytes_read += len(line) + 1
                 docs = self.assembler.line(path, number, line)
             for doc in docs:
                 count = self.numbers.get(index, 0)
@@ -139,14 +144,25 @@ class _LineStage:
 
 
 def _document_batches(
-    files, tokenizer, corpus_format, errors, text_field, stats, indices=None
+    files,
+    tokenizer,
+    corpus_format,
+    errors,
+    text_field,
+    stats,
+    indices=None,
+    stage=None,
 ):
     """Steps 1–3: batches `(token ids, sentence lengths, document lengths,
-    document keys)`, flat (a 3-level ragged tensor, taken apart)."""
+    document keys)`, flat (a 3-level ragged tensor, taken apart).
+
+    `stage` is an optional `_LineStage` to use (its `bytes_read` tells a
+    caller how far reading got)."""
     indices = list(range(len(files))) if indices is None else indices
-    stage = _LineStage(
-        files, DocumentAssembler(corpus_format, errors, text_field, stats)
-    )
+    if stage is None:
+        stage = _LineStage(
+            files, DocumentAssembler(corpus_format, errors, text_field, stats)
+        )
     chosen = [files[i] for i in indices]
 
     def per_file(path, index):
@@ -231,6 +247,18 @@ def _serialize(token_ids, sentence_lengths, number):
     ).SerializeToString()
 
 
+def _text_size(path):
+    """Bytes of text in `path`: its size, or a gzip file's recorded size."""
+    if not path.endswith(".gz"):
+        return os.path.getsize(path)
+    with open(path, "rb") as f:  # ISIZE: the last member's size mod 2**32
+        f.seek(0, os.SEEK_END)
+        if f.tell() < 4:
+            return 0
+        f.seek(-4, os.SEEK_END)
+        return int.from_bytes(f.read(4), "little")
+
+
 def write_document_cache(
     files,
     cache_paths,
@@ -239,6 +267,7 @@ def write_document_cache(
     errors="strict",
     text_field="text",
     stats=None,
+    verbose=True,
 ):
     """Tokenizes `files` into TFRecord files `cache_paths` (one per file).
 
@@ -247,10 +276,28 @@ def write_document_cache(
     temporary name and renamed once complete, so an interrupted run leaves
     no partial cache. `pretraining_dataset(cache_dir=...)` calls this for
     the files whose cache is missing.
+
+    Args:
+        files: list of corpus paths.
+        cache_paths: list of str, one output path per file.
+        tokenizer: a `BertTokenizer`.
+        corpus_format, errors, text_field, stats: see `pretraining_dataset`.
+        verbose: bool. Show a `keras.utils.Progbar` over the text bytes
+            read (for a `.gz` file, the uncompressed size its gzip trailer
+            records). Defaults to `True`.
     """
     files = [os.fspath(f) for f in files]
     corpus_format = resolve_format(files, corpus_format)
     writers = {}
+    stage = _LineStage(
+        files, DocumentAssembler(corpus_format, errors, text_field, stats)
+    )
+    progbar = None
+    if verbose:
+        import keras
+
+        total = sum(_text_size(path) for path in files)
+        progbar = keras.utils.Progbar(total, unit_name="byte")
 
     def close(index):
         writer, tmp = writers.pop(index)
@@ -259,8 +306,9 @@ def write_document_cache(
 
     try:
         batches = _document_batches(
-            files, tokenizer, corpus_format, errors, text_field, stats
-        )
+            files, tokenizer, corpus_format, errors, text_field, stats,
+            stage=stage,
+        )  # fmt: skip
         for (
             flat,
             sentence_lengths,
@@ -285,6 +333,8 @@ def write_document_cache(
                     _serialize(ids.tolist(), lengths.tolist(), number)
                 )
                 first += length
+            if progbar is not None and stage.bytes_read < total:
+                progbar.update(stage.bytes_read)
         for index in list(writers):
             close(index)
     finally:
@@ -295,6 +345,8 @@ def write_document_cache(
         if not os.path.exists(path):
             with tf.io.TFRecordWriter(path):
                 pass
+    if progbar is not None:
+        progbar.update(total, finalize=True)
 
 
 def _cached_document_batches(cache_paths, indices):
@@ -333,14 +385,38 @@ def _cached_document_batches(cache_paths, indices):
 
 
 class _PairStage:
-    """Step 4: tokenized documents → packed NSP examples (bounded state)."""
+    """Step 4: tokenized documents → packed NSP examples (bounded state).
 
-    def __init__(self, generator, ids, document_buffer, seed):
+    A document of fewer than two tokens gives no pair of its own (it could
+    only give random-B pairs, which would tilt the NSP labels): it is
+    skipped, counted in `stats.empty_documents` and logged, but one token
+    may still serve as a random B; a document of no token is dropped.
+    """
+
+    def __init__(
+        self, generator, ids, document_buffer, seed, files=(), stats=None
+    ):
         self.generator = generator
         self.cls_id, self.sep_id, self.pad_id = ids
         self.rng = random.Random(seed)
         self.behind = collections.deque(maxlen=document_buffer)
         self.waiting = []
+        self.files = files
+        self.stats = stats
+
+    def _too_short(self, key, document):
+        tokens = sum(len(s) for s in document)
+        if tokens >= 2:
+            return False
+        if self.stats is not None:
+            self.stats.empty_documents += 1
+        index, number = key >> _KEY_BITS, key & (2**_KEY_BITS - 1)
+        path = self.files[index] if index < len(self.files) else index
+        logger.warning(
+            "%s: document %d has %d token(s), too few for a sentence pair: "
+            "skipped (counted in empty_documents)", path, number + 1, tokens,
+        )  # fmt: skip
+        return True
 
     def _other(self, key, box):
         pool = self.waiting + list(self.behind)
@@ -372,11 +448,15 @@ class _PairStage:
         ):
             document = sentences[first : first + length]
             first += length
+            if self._too_short(key, document) and not any(document):
+                continue
             self.waiting = [w for w in self.waiting if w[0] != key]
             self.waiting.append((key, document))
             if not self._ready(key):
                 continue
             for doc_key, doc in self.waiting:
+                if sum(len(s) for s in doc) < 2:
+                    continue  # counted by `_too_short`; still a random B
                 box = {}
                 for a, b, random_next in self.generator.pairs(
                     doc,
@@ -443,6 +523,7 @@ def sentence_pair_dataset(
     cache_dir: str | None = None,
     stats: CorpusStats | None = None,
     input_context=None,
+    verbose: bool = True,
 ) -> tf.data.Dataset:
     """Unbatched, unmasked NSP examples: steps 1–4 of `pretraining_dataset`.
 
@@ -478,6 +559,7 @@ def sentence_pair_dataset(
             write_document_cache(
                 [files[i] for i in missing], [paths[i] for i in missing],
                 tokenizer, corpus_format, errors, text_field, stats,
+                verbose=verbose,
             )  # fmt: skip
         docs = _cached_document_batches(paths, indices)
     else:
@@ -489,6 +571,8 @@ def sentence_pair_dataset(
         (tokenizer.cls_id, tokenizer.sep_id, tokenizer.pad_id),
         document_buffer,
         seed,
+        files,
+        stats,
     )
 
     def pairs(flat, sentence_lengths, doc_lengths, keys):
@@ -530,6 +614,7 @@ def pretraining_dataset(
     input_context: tf.distribute.InputContext | None = None,
     stats: CorpusStats | None = None,
     masker=None,
+    verbose: bool = True,
 ) -> tf.data.Dataset:
     """Masked-LM + next-sentence batches from text files, for `model.fit`.
 
@@ -569,10 +654,14 @@ def pretraining_dataset(
             `distribute_datasets_from_function`): with at least as many
             files as input pipelines, each pipeline reads its own files.
             Without it, `tf.distribute` auto-shards by file.
-        stats: optional `CorpusStats` counting skipped or repaired input.
+        stats: optional `CorpusStats` counting skipped or repaired input
+            (a document of fewer than two tokens gives no pair: it is
+            skipped and counted in `empty_documents`).
         masker: optional masking callable `(token_ids, seed) → dict` (a
             `MaskedLMMasker` with custom policies); replaces the masking
             arguments.
+        verbose: bool. Show a `keras.utils.Progbar` while the cache is
+            written (see `write_document_cache`). Defaults to `True`.
 
     Returns:
         A `tf.data.Dataset` of `(x, y, sample_weight)`:
@@ -637,7 +726,7 @@ def pretraining_dataset(
         short_seq_prob=short_seq_prob, nsp_prob=nsp_prob,
         corpus_format=corpus_format, errors=errors, text_field=text_field,
         document_buffer=document_buffer, cache_dir=cache_dir, stats=stats,
-        input_context=input_context,
+        input_context=input_context, verbose=verbose,
     )  # fmt: skip
     ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
     if repeat:

@@ -1,5 +1,6 @@
 import gzip
 import json
+import os
 
 import numpy as np
 import pytest
@@ -10,6 +11,7 @@ from keras_bert_impl.data import pretraining_dataset
 from keras_bert_impl.data import read_documents
 from keras_bert_impl.data import sentence_pair_dataset
 from keras_bert_impl.data import split_sentences
+from keras_bert_impl.data import write_document_cache
 from keras_bert_impl.data.corpus import CorpusStats
 from keras_bert_impl.data.corpus import resolve_format
 
@@ -39,6 +41,25 @@ def corpus(tmp_path):
 
 def _take(ds, n=3):
     return [{k: v.numpy() for k, v in b[0].items()} for b in ds.take(n)]
+
+
+def _pairs(ds):
+    """Every example of a `sentence_pair_dataset`, with A and B taken apart:
+    a list of `(a, b, next_sentence, document, b_document, length)`."""
+    out = []
+    for e in ds.as_numpy_iterator():
+        n = int(e["padding_mask"].sum())
+        body, seg = e["token_ids"][1 : n - 1], e["segment_ids"][1 : n - 1]
+        a, b = body[seg == 0][:-1].tolist(), body[seg == 1].tolist()
+        out.append((a, b, int(e["next_sentence"]), int(e["document"]),
+                    int(e["b_document"]), n))  # fmt: skip
+    return out
+
+
+def _contiguous(piece, tokens):
+    """Whether `piece` is a contiguous run of the list `tokens`."""
+    k = len(piece)
+    return any(tokens[i : i + k] == piece for i in range(len(tokens) - k + 1))
 
 
 class TestCorpusFormats:
@@ -148,28 +169,85 @@ class TestPretrainingDataset:
             first[0]["token_ids"], other_seed[0]["token_ids"]
         )
 
-    def test_long_lines_are_truncated(self, tmp_path, uncased_tokenizer):
-        long = " ".join(["word"] * 500) + "."
-        path = _write_sentences(
-            tmp_path / "long.txt", [[long], SENTENCES[3:6], [long, long]]
-        )
-        ds = pretraining_dataset(
-            [path], uncased_tokenizer, 16, batch_size=2, shuffle_buffer=4
-        )
-        for x, _, _ in ds.take(5):
-            assert x["token_ids"].shape == (2, 16)
-            assert (x["padding_mask"].numpy().sum(1) <= 16).all()
+    def test_long_lines_are_truncated(
+        self, tmp_path, bbc_corpus, uncased_tokenizer
+    ):
+        """A line of ~500 tokens (a real article on one line of the
+        "sentences" format) is cut to the budget: every pair with a long
+        line fills all 16 positions, and its A and B are still contiguous
+        pieces of that line (cut at a random end, as in the paper), which
+        decode to a piece of the line's text."""
+        tok = uncased_tokenizer
+        long = bbc_corpus.read_text(encoding="utf-8").splitlines()[0]
+        line_tokens = tok.tokenize(long).numpy().tolist()
+        assert len(line_tokens) > 300
+        docs = [[long], SENTENCES[3:6], [long, long]]
+        path = _write_sentences(tmp_path / "long.txt", docs)
+        ds = sentence_pair_dataset([path], tok, 16, seed=1)
+        tokens = [[t for s in d for t in tok.tokenize(s).numpy().tolist()]
+                  for d in docs]  # fmt: skip
+        words = tok.split_words([long]).to_list()[0]
+        normalized = " ".join(w.decode() for w in words)
+        examples = _pairs(ds.repeat(5))
+        assert len(examples) > 20
+        with_long = 0
+        for a, b, _, doc, b_doc, n in examples:
+            assert n <= 16
+            assert _contiguous(a, tokens[doc]) and _contiguous(b, tokens[b_doc])
+            if doc in (0, 2) or b_doc in (0, 2):
+                with_long += 1
+                assert n == 16  # the whole budget
+            for piece, source in ((a, doc), (b, b_doc)):
+                if source in (0, 2):
+                    assert _contiguous(piece, line_tokens)
+                    text = tok.detokenize(piece).numpy().decode()
+                    assert text and text in normalized
+        assert with_long > 10
 
     def test_one_sentence_documents(self, tmp_path, uncased_tokenizer):
+        """Each document is one sentence: a real pair splits it (A + B is
+        the whole sentence), a random pair is the sentence and another
+        document's sentence, and the labels stay balanced."""
+        tok = uncased_tokenizer
         path = _write_sentences(
             tmp_path / "short.txt", [[s] for s in SENTENCES]
         )
+        tokens = [tok.tokenize(s).numpy().tolist() for s in SENTENCES]
+        ds = sentence_pair_dataset([path], tok, 32, seed=4)
+        examples = _pairs(ds.repeat(20))
+        assert len(examples) == 20 * len(SENTENCES)  # one pair a document
+        for a, b, random_next, doc, b_doc, _ in examples:
+            assert a and b
+            if random_next:
+                assert b_doc != doc
+                assert a == tokens[doc] and b == tokens[b_doc]
+            else:
+                assert b_doc == doc and a + b == tokens[doc]
+        labels = np.array([e[2] for e in examples])
+        assert 0.35 < labels.mean() < 0.65
         ds = pretraining_dataset(
-            [path], uncased_tokenizer, 32, batch_size=8, repeat=False,
-            shuffle_buffer=4,
+            [path], tok, 32, batch_size=8, repeat=False, shuffle_buffer=4,
         )  # fmt: skip
-        labels = np.concatenate([y["next_sentence"].numpy() for _, y, _ in ds])
-        assert len(labels) >= 8 and set(labels) <= {0, 1}
+        assert len(_labels(ds)) == 8  # 9 examples, one batch of 8
+
+    def test_documents_too_short_for_a_pair_are_counted(
+        self, tmp_path, uncased_tokenizer
+    ):
+        """A one-token document and one that tokenizes to nothing give no
+        pair (a one-token one could give only random ones); they are
+        counted in `empty_documents` (and logged), every pass."""
+        docs = [SENTENCES[0:3], ["Hello"], SENTENCES[3:6], ["\u200b"],
+                SENTENCES[6:9]]  # fmt: skip
+        path = tmp_path / "short.txt"
+        path.write_text(
+            "\n\n".join("\n".join(d) for d in docs) + "\n", encoding="utf-8"
+        )
+        stats = CorpusStats()
+        ds = sentence_pair_dataset([path], uncased_tokenizer, 64, stats=stats)
+        examples = _pairs(ds.repeat(10))
+        assert stats.documents == 50 and stats.empty_documents == 20
+        assert {e[3] for e in examples} == {0, 2, 4}
+        assert 3 not in {e[4] for e in examples}  # no B from nothing
 
     def test_tfrecord_cache(self, tmp_path, corpus, uncased_tokenizer):
         cache = tmp_path / "cache"
@@ -195,6 +273,65 @@ class TestPretrainingDataset:
             not np.array_equal(a["token_ids"], b["token_ids"])
             for a, b in zip(cached, again, strict=True)
         )
+
+    def test_cache_progress_bar(
+        self, tmp_path, corpus, uncased_tokenizer, monkeypatch, capsys
+    ):
+        """Writing the cache shows a `keras.utils.Progbar` over the text
+        bytes, which ends at the corpus size; `verbose=False` shows none."""
+        import keras
+
+        many = tmp_path / "many.txt"  # many line batches of 256
+        many.write_text(
+            "\n".join(" ".join(SENTENCES[i % 9 : i % 9 + 2]) for i in
+                      range(5000)) + "\n"
+        )  # fmt: skip
+        with gzip.open(tmp_path / "many.txt.gz", "wt") as f:
+            f.write(many.read_text())
+        files = [str(corpus), str(many), str(tmp_path / "many.txt.gz")]
+        total = os.path.getsize(corpus) + 2 * os.path.getsize(many)
+        bars = []
+
+        class Recording(keras.utils.Progbar):
+            def __init__(self, target, **kwargs):
+                super().__init__(target, **kwargs)
+                self.updates = []
+                bars.append(self)
+
+            def update(self, current, values=None, finalize=None):
+                self.updates.append((current, finalize))
+                super().update(current, values, finalize)
+
+        monkeypatch.setattr(keras.utils, "Progbar", Recording)
+        paths = [str(tmp_path / f"c{i}.tfrecord") for i in range(3)]
+        write_document_cache(
+            files, paths, uncased_tokenizer, "documents", verbose=True
+        )
+        (bar,) = bars
+        assert bar.target == total and bar.unit_name == "byte"
+        *steps, last = bar.updates
+        assert last == (total, True)  # printed once, complete
+        seen = [current for current, _ in steps]
+        assert seen == sorted(seen) and 0 < seen[0] and seen[-1] < total
+        assert len(set(seen)) > 3
+        assert "byte" in capsys.readouterr().out
+        write_document_cache(
+            files, [p + ".quiet" for p in paths], uncased_tokenizer,
+            "documents", verbose=False,
+        )  # fmt: skip
+        assert len(bars) == 1 and capsys.readouterr().out == ""
+        # Through the pipeline: a bar only while the cache is written.
+        cache = str(tmp_path / "cache")
+        for _ in range(2):
+            pretraining_dataset(
+                [corpus], uncased_tokenizer, 32, cache_dir=cache
+            )
+        assert len(bars) == 2
+        pretraining_dataset(
+            [many], uncased_tokenizer, 32, cache_dir=cache,
+            corpus_format="documents", verbose=False,
+        )  # fmt: skip
+        assert len(bars) == 2
 
     def test_fits_a_pretrainer(self, tmp_path):
         """The batches fit `BertPretrainer.compile()` defaults (XLA)."""
@@ -274,6 +411,38 @@ class TestBadInputThroughThePipeline:
             )
             examples = list(ds.as_numpy_iterator())
             assert {int(e["document"]) for e in examples} == {0, 1, 2}
+
+    def test_gzip_sentences_format(self, tmp_path, corpus, uncased_tokenizer):
+        """A gzip-compressed file in the original BERT format (a sentence a
+        line, blank lines between documents) gives exactly the stream of
+        the same file uncompressed."""
+        packed = tmp_path / "packed.txt.gz"
+        with gzip.open(packed, "wb") as f:
+            f.write(corpus.read_bytes())
+        assert resolve_format([packed]) == "sentences"
+        assert list(read_documents([packed])) == list(read_documents([corpus]))
+        examples = list(
+            sentence_pair_dataset([packed], uncased_tokenizer, 32, seed=2)
+            .as_numpy_iterator()
+        )  # fmt: skip
+        assert {int(e["document"]) for e in examples} == set(range(12))
+        plain = list(
+            sentence_pair_dataset([corpus], uncased_tokenizer, 32, seed=2)
+            .as_numpy_iterator()
+        )  # fmt: skip
+        assert len(examples) == len(plain)
+        for a, b in zip(examples, plain, strict=True):
+            for key in a:
+                np.testing.assert_array_equal(a[key], b[key])
+
+        def batches(path):
+            ds = pretraining_dataset(
+                [path], uncased_tokenizer, 32, batch_size=4, seed=2,
+                repeat=False, shuffle_buffer=8,
+            )  # fmt: skip
+            return [x["token_ids"].numpy() for x, _, _ in ds]
+
+        np.testing.assert_array_equal(batches(packed), batches(corpus))
 
     def test_mixed_formats_need_an_explicit_format(self, tmp_path):
         with pytest.raises(ValueError, match="corpus_format="):
