@@ -46,7 +46,12 @@ _WHITESPACE = (
     r"\t\n\r \x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}"
     r"\x{205F}\x{3000}"
 )
-_PUNCTUATION = r"!-/:-@\[-`{-~\p{P}"
+# RE2's `\p{P}` lags the ICU tables `FastWordpieceTokenizer` uses by a few
+# Unicode versions; the punctuation ICU has and RE2 lacks is listed.
+_PUNCTUATION = (
+    r"!-/:-@\[-`{-~\p{P}\x{1B4E}\x{1B4F}\x{1B7F}\x{10D6E}\x{113D4}"
+    r"\x{113D5}\x{113D7}\x{113D8}\x{11BE1}\x{16D6D}-\x{16D6F}\x{1E5FF}"
+)
 _CJK = (
     r"\x{4E00}-\x{9FFF}\x{3400}-\x{4DBF}\x{20000}-\x{2A6DF}"
     r"\x{2A700}-\x{2B73F}\x{2B740}-\x{2B81F}\x{2B820}-\x{2CEAF}"

@@ -185,3 +185,18 @@ def test_every_code_point_against_reference(uncased_tokenizer):
     assert 0x10570 in lowered and 0x2C2F in lowered
     assert len(decomposed) == 21  # NFD here (accents stripped), not there
     assert 0x11938 in decomposed and 0x16121 in decomposed
+
+
+@pytest.mark.large
+def test_split_words_splits_where_tokenize_splits(uncased_tokenizer):
+    """`split_words` (what `build_vocab` learns from) and `tokenize` find
+    the same words for every code point between two letters."""
+    cps = [c for c in range(0x110000) if not 0xD800 <= c < 0xE000]
+    texts = tf.constant([f"a{chr(c)}b" for c in cps])
+    words = uncased_tokenizer.split_words(texts).row_lengths().numpy()
+    pieces = uncased_tokenizer.tokenize_words(texts).row_lengths().numpy()
+    differ = [hex(c) for c, a, b in zip(cps, words, pieces, strict=True)]
+    differ = [
+        c for c, a, b in zip(differ, words, pieces, strict=True) if a != b
+    ]
+    assert differ == []
