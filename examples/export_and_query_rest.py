@@ -44,7 +44,9 @@ def load_model(path):
     if path.endswith(".keras"):
         import keras_bert_impl.models.tasks  # noqa: F401 (registers classes)
 
-        return keras.saving.load_model(path)
+        # compile=False: serving needs no optimizer (a fine-tuned model's
+        # AdamW and learning-rate schedule are not rebuilt).
+        return keras.saving.load_model(path, compile=False)
     model, _ = kbi.load_checkpoint(path)
     return model
 

@@ -8,7 +8,9 @@ On each machine, the same command with that machine's `task.index`:
         --train 'corpus/*.txt' --logdir runs/multi_worker
 
 Try it on one machine: `--local-workers 2` starts two worker processes on
-127.0.0.1 with their `TF_CONFIG`s and waits for them.
+127.0.0.1 with their `TF_CONFIG`s and waits for them (at most
+`--worker-timeout` seconds; on a timeout, an error or Ctrl-C the workers are
+stopped, never left running).
 
 `MultiWorkerMirroredStrategy` keeps one copy of the model per worker and
 all-reduces the gradients every step, so all workers end with the same
@@ -26,6 +28,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 
 import keras
 import tensorflow as tf
@@ -43,7 +46,9 @@ def parse_args(argv=None):
     )
     parser.add_argument("--vocab", required=True, help="vocab.txt")
     parser.add_argument("--train", required=True, help="file or glob")
-    parser.add_argument("--logdir", default="runs/multi_worker")
+    parser.add_argument(
+        "--logdir", default="runs/multi_worker", help="TensorBoard and encoder"
+    )
     parser.add_argument("--config", default="tiny", help="BertConfig preset")
     parser.add_argument("--steps", type=int, default=200, help="total steps")
     parser.add_argument(
@@ -52,18 +57,31 @@ def parse_args(argv=None):
     parser.add_argument(
         "--batch-size", type=int, default=32, help="global batch size"
     )
-    parser.add_argument("--max-seq-length", type=int, default=128)
+    parser.add_argument(
+        "--max-seq-length", type=int, default=128, help="tokens per example"
+    )
     parser.add_argument(
         "--local-workers",
         type=int,
         default=0,
         help="start this many workers on 127.0.0.1 (ignore TF_CONFIG)",
     )
+    parser.add_argument(
+        "--worker-timeout",
+        type=float,
+        default=3600,
+        help="with --local-workers: seconds to wait for the workers",
+    )
     return parser.parse_args(argv)
 
 
-def launch_local_workers(n, argv):
-    """Runs this script `n` times with a `TF_CONFIG` each; waits for all."""
+def launch_local_workers(n, argv, timeout):
+    """Runs this script `n` times with a `TF_CONFIG` each; waits for all.
+
+    A worker that fails, or `timeout` seconds passing, stops the others: a
+    collective op would otherwise wait forever for the missing worker. The
+    workers are always terminated (then killed) before returning.
+    """
     sockets = [socket.socket() for _ in range(n)]
     for s in sockets:
         s.bind(("127.0.0.1", 0))
@@ -71,25 +89,60 @@ def launch_local_workers(n, argv):
     for s in sockets:
         s.close()
     procs = []
-    for index in range(n):
-        tf_config = {
-            "cluster": {"worker": workers},
-            "task": {"type": "worker", "index": index},
-        }
-        env = dict(os.environ, TF_CONFIG=json.dumps(tf_config))
-        command = [sys.executable, __file__, *argv]
-        procs.append(subprocess.Popen(command, env=env))
-    codes = [p.wait() for p in procs]
-    if any(codes):
-        sys.exit(f"worker exit codes: {codes}")
+    try:
+        for index in range(n):
+            tf_config = {
+                "cluster": {"worker": workers},
+                "task": {"type": "worker", "index": index},
+            }
+            env = dict(os.environ, TF_CONFIG=json.dumps(tf_config))
+            command = [sys.executable, __file__, *argv]
+            procs.append(subprocess.Popen(command, env=env))
+        deadline = time.monotonic() + timeout
+        codes = [p.poll() for p in procs]
+        while None in codes and not any(codes):  # running, none failed
+            if time.monotonic() > deadline:
+                sys.exit(f"workers still running after {timeout:g} s")
+            time.sleep(0.5)
+            codes = [p.poll() for p in procs]
+        if any(codes):
+            sys.exit(f"worker exit codes: {codes}")
+    finally:
+        _stop(procs)
+
+
+def _stop(procs, grace=10):
+    """Terminates the workers still running, then kills what is left."""
+    for p in procs:
+        if p.poll() is None:
+            p.terminate()
+    for p in procs:
+        try:
+            p.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
+def _without_flag(argv, flag):
+    """`argv` without `flag VALUE` / `flag=VALUE` (what a worker must not
+    see)."""
+    out, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == flag:
+            skip = True
+        elif not arg.startswith(flag + "="):
+            out.append(arg)
+    return out
 
 
 def main():
     args = parse_args()
     if args.local_workers:
-        argv = sys.argv[1:]
-        i = argv.index("--local-workers")
-        launch_local_workers(args.local_workers, argv[:i] + argv[i + 2 :])
+        argv = _without_flag(sys.argv[1:], "--local-workers")
+        launch_local_workers(args.local_workers, argv, args.worker_timeout)
         return
 
     # Reads the cluster and this worker's index from TF_CONFIG.

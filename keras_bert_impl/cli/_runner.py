@@ -382,7 +382,9 @@ def finetune_run(config, output, vocab=None, overwrite=False, verbose="auto"):
     model.save(model_path)
     results = {}
     if config["eval"]:
-        results = evaluate_model(config, model, tokenizer, config["eval"])
+        results = evaluate_model(
+            config, model, tokenizer, config["eval"], progress=verbose != 2
+        )
         _tasks.write_json(os.path.join(output, _tasks.RESULTS_FILE), results)
     return results
 
@@ -396,8 +398,28 @@ def _fit_view(ds):
 # === evaluate ===
 
 
-def evaluate_model(config, model, tokenizer, files):
-    """Task metrics of `model` on `files` (a dict of floats)."""
+def _progress_bar(num_batches, show=True):
+    """A Keras progress bar over `num_batches` batches.
+
+    With `show=False` it prints nothing (the loops call `add` either way).
+    """
+    return keras.utils.Progbar(
+        num_batches, verbose=1 if show else 0, unit_name="batch"
+    )
+
+
+def _num_batches(ds, batch_size):
+    """Batches of a `tf.data` dataset (from its `num_examples` when
+    TensorFlow cannot tell)."""
+    n = int(ds.cardinality())
+    return n if n >= 0 else math.ceil(ds.num_examples / batch_size)
+
+
+def evaluate_model(config, model, tokenizer, files, progress=False):
+    """Task metrics of `model` on `files` (a dict of floats).
+
+    `progress=True` shows a progress bar over the evaluation batches.
+    """
     from keras_bert_impl.data.labels import LabelMap
 
     task = config["task"]
@@ -405,15 +427,19 @@ def evaluate_model(config, model, tokenizer, files):
     label_map = LabelMap(names) if names else None
     ds = make_dataset(config, files, tokenizer, label_map, False)
     if task == "squad":
-        return _evaluate_squad(model, ds)
+        return _evaluate_squad(model, ds, config["batch_size"], progress)
     if task == "ner":
-        return _evaluate_ner(config, model, tokenizer, files, label_map)
+        return _evaluate_ner(
+            config, model, tokenizer, files, label_map, progress
+        )
     y_true, y_pred = [], []
+    bar = _progress_bar(_num_batches(ds, config["batch_size"]), progress)
     for batch in ds:
         features, labels = batch[0], batch[1]
         out = model.predict_on_batch(features)
         y_true.append(np.asarray(labels))
         y_pred.append(np.asarray(out))
+        bar.add(1)
     y_true = np.concatenate(y_true)
     y_pred = np.concatenate(y_pred)
     results = {"examples": int(len(y_true))}
@@ -430,7 +456,9 @@ def evaluate_model(config, model, tokenizer, files):
     return results
 
 
-def _ner_predictions(config, model, tokenizer, sentences, label_map):
+def _ner_predictions(
+    config, model, tokenizer, sentences, label_map, progress=False
+):
     """Predicted word labels of `sentences` (one list per sentence)."""
     from keras_bert_impl.data.ner import align_words
     from keras_bert_impl.data.ner import decode_word_labels
@@ -441,6 +469,7 @@ def _ner_predictions(config, model, tokenizer, sentences, label_map):
     keys = ("token_ids", "segment_ids", "padding_mask")
     batch = config["batch_size"]
     out = []
+    bar = _progress_bar(math.ceil(len(sentences) / batch), progress)
     for b in range(0, len(sentences), batch):
         features = {k: aligned[k][b : b + batch] for k in keys}
         logits = np.asarray(model.predict_on_batch(features))
@@ -453,10 +482,11 @@ def _ner_predictions(config, model, tokenizer, sentences, label_map):
                     label_map,
                 )
             )
+        bar.add(1)
     return out
 
 
-def _evaluate_ner(config, model, tokenizer, files, label_map):
+def _evaluate_ner(config, model, tokenizer, files, label_map, progress):
     """Entity-level (seqeval-style) precision / recall / F1 on words."""
     from keras_bert_impl.evaluation import entity_scores
 
@@ -464,33 +494,37 @@ def _evaluate_ner(config, model, tokenizer, files, label_map):
     for sentence in sentences:  # unknown tags: a clear error
         for tag in sentence.tags:
             label_map.index(tag, sentence.where)
-    predicted = _ner_predictions(config, model, tokenizer, sentences, label_map)
+    predicted = _ner_predictions(
+        config, model, tokenizer, sentences, label_map, progress
+    )
     scores = entity_scores([s.tags for s in sentences], predicted)
     return {"sentences": len(sentences), **scores}
 
 
-def _squad_logits(model, ds):
+def _squad_logits(model, ds, batch_size, progress=False):
     starts, ends = [], []
+    bar = _progress_bar(_num_batches(ds, batch_size), progress)
     for features, _ in ds:
         out = model.predict_on_batch(features)
         starts.append(np.asarray(out["start_logits"]))
         ends.append(np.asarray(out["end_logits"]))
+        bar.add(1)
     return np.concatenate(starts), np.concatenate(ends)
 
 
-def _evaluate_squad(model, ds):
+def _evaluate_squad(model, ds, batch_size, progress):
     from keras_bert_impl.data.squad import decode_squad
     from keras_bert_impl.evaluation import squad_scores
 
-    start, end = _squad_logits(model, ds)
+    start, end = _squad_logits(model, ds, batch_size, progress)
     predictions, _ = decode_squad(ds.examples, ds.windows, start, end)
     gold = {e.qid: e.answer_texts for e in ds.examples}
     return squad_scores(gold, predictions)
 
 
-def evaluate_run(model_dir, files):
+def evaluate_run(model_dir, files, progress=True):
     config, model, tokenizer = _tasks.load_run(model_dir)
-    return evaluate_model(config, model, tokenizer, files)
+    return evaluate_model(config, model, tokenizer, files, progress)
 
 
 # === predict ===
@@ -620,7 +654,7 @@ def _predict_squad(model, tokenizer, config, input_file):
         doc_stride=config["doc_stride"],
         batch_size=config["batch_size"],
     )
-    start, end = _squad_logits(model, ds)
+    start, end = _squad_logits(model, ds, config["batch_size"])
     predictions, nbest = decode_squad(ds.examples, ds.windows, start, end)
     return [
         {

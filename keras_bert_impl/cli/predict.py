@@ -4,6 +4,8 @@ import argparse
 import json
 import sys
 
+from keras_bert_impl.cli import HelpFormatter
+
 
 def register(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
@@ -18,7 +20,7 @@ def register(subparsers) -> argparse.ArgumentParser:
             "--output. With --savedmodel, run an export of `keras-bert-impl "
             "export` (savedmodels/<name>/<version>) instead of a run folder."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("texts", nargs="*", help="texts to predict")
     source = parser.add_mutually_exclusive_group(required=True)
@@ -94,21 +96,13 @@ def run(args) -> int:
 
 
 def _predict_savedmodel(args):
-    import os
+    """`predict --savedmodel`: the rows of `export.predict.predict_rows`."""
+    from keras_bert_impl.export.predict import predict_rows
 
-    from keras_bert_impl.export.predict import predict_savedmodel
-
-    if not os.path.isdir(args.savedmodel):
-        raise FileNotFoundError(
-            f"--savedmodel {args.savedmodel!r} is not a folder: pass "
-            "savedmodels/<name>/<version> as written by `keras-bert-impl "
-            "export`."
-        )
     texts, pairs = args.texts, args.text_pair
     if args.input:
         texts, pairs = _read_plain_or_table(args.input)
-    rows = predict_savedmodel(args.savedmodel, texts, pairs)
-    return [{"text": t, **row} for t, row in zip(texts, rows, strict=True)]
+    return predict_rows(args.savedmodel, texts, pairs, args.batch_size)
 
 
 def _read_plain_or_table(path):

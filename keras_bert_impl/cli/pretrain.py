@@ -82,7 +82,8 @@ def register(subparsers) -> argparse.ArgumentParser:
         "--gradient-accumulation-steps",
         type=int,
         default=1,
-        help="batches whose gradients are summed per update",
+        help="batches per weight update: their gradients are averaged "
+        "(Keras' accumulation), so K batches of B update like one of K*B",
     )
     add(
         "--dtype",
@@ -94,7 +95,16 @@ def register(subparsers) -> argparse.ArgumentParser:
         "--strategy",
         choices=("default", "one_device", "mirrored", "multi_worker", "tpu"),
         default="default",
-        help="tf.distribute strategy; multi_worker reads TF_CONFIG",
+        help="tf.distribute strategy; multi_worker reads TF_CONFIG (only "
+        "worker 0 writes LOGDIR), tpu uses --tpu",
+    )
+    add(
+        "--tpu",
+        default="",
+        metavar="ADDRESS",
+        help="for --strategy tpu: the TPU's name or grpc://host:8470 "
+        "address, 'local' on a Cloud TPU VM; empty: auto-detect "
+        "(TPU_NAME, Cloud TPU metadata)",
     )
     add(
         "--no-jit",
@@ -154,6 +164,7 @@ def to_config(args):
         dtype=args.dtype,
         jit_compile=args.jit_compile,
         strategy=args.strategy,
+        tpu_address=args.tpu,
         validation_steps=args.validation_steps,
         seed=args.seed,
         lower_case=args.lower_case,

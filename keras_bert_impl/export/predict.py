@@ -1,4 +1,8 @@
-"""`predict_savedmodel`: raw text through an exported SavedModel."""
+"""Raw text through an exported SavedModel.
+
+`predict_savedmodel` returns every output of `serving_default`;
+`predict_rows` is what `keras-bert-impl predict --savedmodel` prints.
+"""
 
 import os
 
@@ -67,31 +71,40 @@ def predict_signature(signature, texts, pairs=None) -> list[dict]:
     """`predict_savedmodel` on a loaded `serving_default` signature."""
     import tensorflow as tf
 
-    names = list(signature.structured_input_signature[1])
-    second = None
-    for first_name, second_name in _PAIR_INPUTS:
-        if second_name in names:
-            names, second = [first_name], second_name
+    first, second = _text_inputs(signature)
+    _check_pairs(second, texts, pairs)
     texts = [str(t) for t in texts]
-    inputs = {names[0]: tf.constant(texts, tf.string)}
-    if second is None and pairs is not None:
-        raise ValueError(
-            "This model takes one text; `pairs` must be None. Received: "
-            f"{len(pairs)} pairs"
-        )
+    inputs = {first: tf.constant(texts, tf.string)}
     if second is not None:
-        if pairs is None or len(pairs) != len(texts):
-            raise ValueError(
-                f"This model takes a second input ({second!r}), one per "
-                f"text. Received: {len(texts)} texts and "
-                f"{'no' if pairs is None else len(pairs)} pairs"
-            )
         inputs[second] = tf.constant(pairs, tf.string)
     outputs = {k: v.numpy() for k, v in signature(**inputs).items()}
     return [
         {k: _plain(v[i]) for k, v in sorted(outputs.items())}
         for i in range(len(texts))
     ]
+
+
+def _text_inputs(signature):
+    """(first input name, second input name or None) of `serving_default`."""
+    names = list(signature.structured_input_signature[1])
+    for first, second in _PAIR_INPUTS:
+        if second in names:
+            return first, second
+    return names[0], None
+
+
+def _check_pairs(second, texts, pairs):
+    if second is None and pairs is not None:
+        raise ValueError(
+            "This model takes one text: leave out `pairs` (--text-pair). "
+            f"Received: {len(pairs)} pairs"
+        )
+    if second is not None and (pairs is None or len(pairs) != len(texts)):
+        raise ValueError(
+            f"This model takes a second input ({second!r}), one per text "
+            f"(`pairs`, --text-pair). Received: {len(texts)} texts and "
+            f"{'no' if pairs is None else len(pairs)} pairs"
+        )
 
 
 def _plain(value):
@@ -108,58 +121,73 @@ def _decode(value):
     return value
 
 
-# Left out of the printed lines (one vector per token; use the Python API).
+# Left out of `predict_rows` (one vector per token; use `predict_savedmodel`).
 _BULKY_OUTPUTS = ("sequence_output",)
 CHOICE_SEPARATOR = "|"
 
 
-def run_savedmodel(args) -> int:
-    """`keras-bert-impl predict --savedmodel DIR "text" ...`, one JSON line
-    per text on stdout.
+def predict_rows(
+    path: str | os.PathLike,
+    texts: list[str],
+    pairs: list[str] | None = None,
+    batch_size: int = 32,
+) -> list[dict]:
+    """What `keras-bert-impl predict --savedmodel DIR` prints, one row per
+    text.
 
     Args:
-        args: an `argparse.Namespace` (or any object) with
-            `savedmodel` (str, a version directory written by
-            `export_savedmodel`), `texts` (list of str) and, optionally,
-            `pairs` (or `text_pair`, as `keras-bert-impl predict
-            --text-pair` parses it; list of str or None, one per text: the
-            second text, the QA context, or a multiple-choice row of choices
-            joined by `|`).
+        path: str or path. A version directory written by
+            `export_savedmodel`.
+        texts: list of str. The first text input (`text`, or `question`
+            for question answering). At least one.
+        pairs: optional list of str, one per text: the second text, the QA
+            context, or a multiple-choice row of choices joined by `|`.
+        batch_size: int. Texts per call of `serving_default`. Defaults to
+            `32`.
 
     Returns:
-        0. Each line is `{"text": ..., ["pair": ...,] <output>: value}`;
-        `sequence_output` is left out.
+        One dict per text: `{"text": ..., ["text_pair": ...,] <output>:
+        value, ...}` with the outputs of `serving_default` (for a
+        classifier `label`, `probabilities` and `label_names`), except
+        `sequence_output`.
 
     Raises:
-        ValueError: no texts, or `pairs` that do not fit the model.
-        FileNotFoundError: no SavedModel at `savedmodel`.
+        ValueError: no texts, a batch size below 1, or `pairs` that do not
+            fit the model.
+        FileNotFoundError: no SavedModel at `path`.
     """
-    import json
-
-    texts = list(getattr(args, "texts", None) or [])
+    texts = [str(t) for t in texts]
     if not texts:
         raise ValueError(
             "predict --savedmodel needs at least one text. Received: texts=[]"
         )
-    pairs = getattr(args, "pairs", None) or getattr(args, "text_pair", None)
-    pairs = list(pairs) if pairs else None
+    if batch_size < 1:
+        raise ValueError(
+            f"`batch_size` must be positive. Received: batch_size={batch_size}"
+        )
+    pairs = list(pairs) if pairs is not None else None
+    signature = load_savedmodel(path).signatures["serving_default"]
+    _, second = _text_inputs(signature)
+    _check_pairs(second, texts, pairs)  # on all texts, before any batch
     feed = pairs
-    signature = load_savedmodel(args.savedmodel).signatures["serving_default"]
-    takes_choices = "choices" in signature.structured_input_signature[1]
-    if pairs is not None and takes_choices:
+    if second == "choices":
         feed = [[c.strip() for c in p.split(CHOICE_SEPARATOR)] for p in pairs]
         if len({len(row) for row in feed}) > 1:
             raise ValueError(
                 "Every text needs the same number of choices (separated by "
                 f"{CHOICE_SEPARATOR!r}). Received: pairs={pairs!r}"
             )
-    results = predict_signature(signature, texts, feed)
-    for i, result in enumerate(results):
-        line = {"text": texts[i]}
-        if pairs is not None:
-            line["pair"] = feed[i]
-        line.update(
-            {k: v for k, v in result.items() if k not in _BULKY_OUTPUTS}
-        )
-        print(json.dumps(line, ensure_ascii=False))
-    return 0
+    rows = []
+    for b in range(0, len(texts), batch_size):
+        chunk = texts[b : b + batch_size]
+        chunk_feed = feed[b : b + batch_size] if feed is not None else None
+        results = predict_signature(signature, chunk, chunk_feed)
+        for i, result in enumerate(results):
+            row = {"text": chunk[i]}
+            if chunk_feed is not None:
+                row["text_pair"] = chunk_feed[i]
+            row.update(
+                {k: v for k, v in result.items() if k not in _BULKY_OUTPUTS}
+            )
+            rows.append(row)
+    return rows

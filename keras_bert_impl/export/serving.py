@@ -93,6 +93,28 @@ def export_savedmodel(
             range, or the tokenizer does not fit the model.
         FileExistsError: the version exists and `overwrite` is `False`.
         ImportError: `warmup=True` without `tensorflow-serving-api`.
+
+    Example:
+    >>> import os
+    >>> import tempfile
+    >>> import tensorflow as tf
+    >>> import tensorflow_text  # a loader needs its ops, not this package
+    >>> vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "hello", "world"]
+    >>> tokenizer = kbi.BertTokenizer(vocab)
+    >>> encoder = kbi.build_encoder(kbi.BertConfig.preset(
+    ...     "tiny", vocabulary_size=len(vocab), num_layers=1, hidden_dim=16,
+    ...     num_heads=2, intermediate_dim=32, max_sequence_length=16))
+    >>> with tempfile.TemporaryDirectory() as root:
+    ...     path = kbi.export_savedmodel(encoder, tokenizer, f"{root}/tiny/1",
+    ...                                  jit_compile=False, warmup=False)
+    ...     serve = tf.saved_model.load(path).signatures["serving_default"]
+    ...     out = serve(text=tf.constant(["Hello world!", ""]))
+    >>> os.path.basename(path)
+    '1'
+    >>> out["token_ids"].numpy().tolist()  # [CLS] hello world [UNK] [SEP]
+    [[2, 5, 6, 1, 3], [2, 3, 0, 0, 0]]
+    >>> tuple(out["pooled_output"].shape)
+    (2, 16)
     """
     path = os.path.abspath(os.fspath(path))
     parent, version = os.path.split(path)

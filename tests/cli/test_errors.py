@@ -7,6 +7,10 @@ exit non-zero and print exactly one line that starts with
 `keras-bert-impl <command>: error:` and contains every expected piece: the
 value the user passed and a hint of what to do. Subprocess tests check the
 same through the real entry point, and that `--debug` shows the traceback.
+
+Errors that are not the user's (a missing package, a diverged training
+run, a TensorFlow runtime error) are one line too, naming their type, with
+exit status 1. Every command's `--help` shows each meaningful default once.
 """
 
 import json
@@ -341,6 +345,11 @@ ROWS = [
         ["/no/run", "finetune"],
         id="evaluate-missing-run",
     ),
+    pytest.param(
+        ["predict", "--savedmodel", "/no/sm/1", "hello"],
+        ["/no/sm/1", "saved_model.pb", "savedmodels/<name>/1"],
+        id="predict-missing-savedmodel",
+    ),
     # -- other numbers and folders --------------------------------------------
     pytest.param(
         [*PRETRAIN, "--vocab", "{tiny_vocab}", "--steps", "150"],
@@ -482,3 +491,174 @@ def test_top_level_help_lists_every_command_on_one_line(capsys):
         ]
         assert len(lines) == 1, (name, out)
         assert len(lines[0].split()) > 2, lines  # name + a description
+
+
+# === Unexpected errors: one line naming the type, exit 1 ===
+
+
+def _tensorflow_runtime_error():
+    """A real `tf.errors.OpError` from `fit`: an out-of-range token id.
+
+    Its message holds "Graph execution error:", the Python stack of the
+    node and `[[{{node ...}}]]` markers around the one sentence that
+    matters.
+    """
+    import keras
+    import numpy as np
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Embedding(5, 2)])
+    model.compile(loss="mse")
+    model.fit(np.full((2, 3), 9), np.zeros((2, 3, 2)), verbose=0)
+
+
+def _raise(error):
+    def run(args):
+        if callable(error):
+            error()
+        raise error
+
+    return run
+
+
+def _non_finite():
+    from keras_bert_impl.training.callbacks import NonFiniteLossError
+
+    raise NonFiniteLossError(
+        "The training loss became nan at step 3 (batch 2 of this epoch); "
+        "training stopped."
+    )
+
+
+UNEXPECTED = [
+    pytest.param(
+        _raise(ImportError("No module named 'tensorflow_serving'")),
+        "ImportError: No module named 'tensorflow_serving'",
+        id="import-error",
+    ),
+    pytest.param(
+        _raise(_non_finite),
+        "NonFiniteLossError: The training loss became nan at step 3 (batch "
+        "2 of this epoch); training stopped.",
+        id="non-finite-loss",
+    ),
+    pytest.param(
+        _raise(RuntimeError("worker 1 lost\n  (collective timed out)")),
+        "RuntimeError: worker 1 lost",
+        id="runtime-error-first-line",
+    ),
+    pytest.param(
+        _raise(_tensorflow_runtime_error),
+        "InvalidArgumentError: indices[0,0] = 9 is not in [0, 5)",
+        id="tensorflow-op-error",
+    ),
+    pytest.param(
+        _raise(KeyError("label")),
+        "KeyError: 'label'",
+        id="any-other-exception",
+    ),
+]
+
+
+@pytest.mark.parametrize("fail, expected", UNEXPECTED)
+def test_unexpected_error_is_one_line_naming_its_type(
+    fail, expected, monkeypatch, capfd
+):
+    from keras_bert_impl.cli import evaluate
+
+    monkeypatch.setattr(evaluate, "run", fail)
+    argv = ["evaluate", "--model", "m", "--data", "d.csv"]
+    code = cli.main(argv)
+    captured = capfd.readouterr()
+    assert code == 1
+    assert captured.out == ""
+    assert "Traceback" not in captured.err
+    assert captured.err.strip().splitlines() == [
+        f"keras-bert-impl evaluate: error: {expected} (run again with "
+        "--debug for the traceback)"
+    ]
+
+
+@pytest.mark.parametrize("fail, expected", UNEXPECTED[:2])
+def test_debug_raises_unexpected_errors(fail, expected, monkeypatch):
+    from keras_bert_impl.cli import evaluate
+
+    monkeypatch.setattr(evaluate, "run", fail)
+    error_type = expected.split(":")[0]
+    with pytest.raises(Exception) as info:
+        cli.main(["--debug", "evaluate", "--model", "m", "--data", "d.csv"])
+    assert type(info.value).__name__ == error_type
+
+
+def test_long_unexpected_message_is_cut(monkeypatch, capfd):
+    from keras_bert_impl.cli import evaluate
+
+    monkeypatch.setattr(evaluate, "run", _raise(RuntimeError("x" * 1000)))
+    assert cli.main(["evaluate", "--model", "m", "--data", "d.csv"]) == 1
+    (line,) = capfd.readouterr().err.strip().splitlines()
+    assert "x" * 297 + "... (run again" in line
+    assert "x" * 298 not in line
+
+
+# === --help: each meaningful default once ===
+
+
+def _command_parser(command):
+    import argparse
+
+    parser = cli.build_parser()
+    sub = next(
+        a for a in parser._actions if isinstance(a, argparse._SubParsersAction)
+    )
+    return sub.choices[command]
+
+
+def _meaningful(action):
+    default = action.default
+    return not (
+        action.required
+        or action.nargs == 0
+        or default is None
+        or (isinstance(default, str | list | tuple) and not default)
+    )
+
+
+@pytest.mark.parametrize("command", cli.COMMANDS)
+def test_help_shows_each_meaningful_default_once(command):
+    """No "(default: None)" on required options or options without a
+    default, no "(default: True)" on `--no-...` flags, no doubled
+    "(default: ...) (default: ...)"; every other default is shown."""
+    parser = _command_parser(command)
+    assert issubclass(parser.formatter_class, cli.HelpFormatter)
+    text = " ".join(parser.format_help().split())
+    for noise in ("(default: None)", "(default: True)", "(default: False)",
+                  "(default: [])", "(default: )"):  # fmt: skip
+        assert noise not in text, (command, noise)
+    formatter = parser._get_formatter()
+    for action in parser._actions:
+        if not action.help or action.dest == "help":
+            continue
+        shown = formatter._expand_help(action)
+        name = (action.option_strings or [action.dest])[0]
+        assert shown.count("(default") <= 1, (name, shown)
+        if _meaningful(action):
+            assert "default" in shown.lower(), (name, shown)
+        elif "default" not in action.help.lower():
+            assert "(default" not in shown, (name, shown)
+
+
+def test_help_formatter_rules():
+    import argparse
+
+    parser = argparse.ArgumentParser(formatter_class=cli.HelpFormatter)
+    parser.add_argument("--steps", type=int, default=10, help="steps")
+    parser.add_argument("--name", required=True, help="a name")
+    parser.add_argument("--path", help="a path")
+    parser.add_argument("--no-jit", dest="jit", action="store_false", help="j")
+    parser.add_argument("--fast", action="store_true", help="f")
+    parser.add_argument("--root", default="out", help="root (default: here)")
+    parser.add_argument("--tags", nargs="*", default=[], help="tags")
+    text = " ".join(parser.format_help().split())
+    assert "steps (default: 10)" in text
+    assert "root (default: here) " in text + " "
+    assert "(default: out)" not in text
+    assert text.count("(default") == 2

@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import os
+import re
 
 import pytest
 
@@ -20,6 +21,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 VOCAB = os.path.join(HERE, "..", "data", "vocab", "uncased.txt")
 ZH_VOCAB = os.path.join(HERE, "..", "data", "vocab", "chinese.txt")
 TINY_CKPT = os.path.join(HERE, "..", "data", "tiny_bert_for_pretraining")
+
+
+def _plain(text):
+    """`text` without terminal colour codes (Keras' progress bars)."""
+    return re.sub(r"\x1b\[[0-9;]*m", "", text)
 
 
 def _run(argv, capsys):
@@ -149,10 +155,22 @@ def test_evaluate_matches_training_metrics(classify_run, capsys):
     )  # fmt: skip
     assert code == 0
     assert "accuracy:" in stdout
+    # A Keras progress bar over the 2 batches (32 examples, batch 16).
+    assert "2/2" in _plain(stdout) and "/batch" in stdout
     again = json.loads(metrics.read_text())
     assert again["examples"] == 32
     assert again["accuracy"] == pytest.approx(saved["accuracy"], abs=1e-6)
     assert 0.0 <= again["macro_f1"] <= 1.0
+    code, stdout, _ = _run(
+        ["evaluate", "--model", str(out), "--data", classify_run["dev"],
+         "--quiet"],
+        capsys,
+    )  # fmt: skip
+    assert code == 0
+    assert "/batch" not in stdout
+    assert stdout.splitlines()[0] == "accuracy: " + format(
+        again["accuracy"], ".4f"
+    )
 
 
 @pytest.mark.large

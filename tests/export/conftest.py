@@ -6,6 +6,7 @@ tests read the same version directory.
 
 import os
 import pathlib
+import string
 import subprocess
 import sys
 
@@ -132,6 +133,59 @@ def task_export(tokenizer, export_root):
 def classifier_export(task_export):
     """`(model, path)`: a 3-class text-pair `BertClassifier`."""
     return task_export("classifier")
+
+
+SENTIMENT = REPO / "tests" / "data" / "finetune" / "sentiment_train.tsv"
+TINY_CHECKPOINT = REPO / "tests" / "data" / "tiny_bert_for_pretraining"
+SENTIMENT_LABELS = ("neg", "pos")
+
+
+def vocab64():
+    """The 64 tokens of the tiny pretrained checkpoint's vocabulary: the
+    special tokens, letters and `##` letters, a few words."""
+    tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", ","]
+    tokens += list(string.ascii_lowercase)
+    tokens += ["##" + c for c in string.ascii_lowercase]
+    tokens += ["the", "fox", "dog", "lazy", "brown"]
+    return tokens
+
+
+@pytest.fixture(scope="session")
+def finetuned_export(tmp_path_factory):
+    """`(run folder, export path)`: a classifier fine-tuned and exported
+    the way a user does it.
+
+    `keras-bert-impl finetune` starts from the tiny pretrained checkpoint
+    (2 layers, hidden 16, 64 tokens) and fits 2 epochs on the six labelled
+    sentences of `tests/data/finetune/sentiment_train.tsv` (labels neg /
+    pos); `keras-bert-impl export`, in a new process, writes the run folder
+    as `sentiment/1`.
+    """
+    from keras_bert_impl import cli
+
+    root = tmp_path_factory.mktemp("finetuned")
+    vocab = root / "vocab.txt"
+    vocab.write_text("\n".join(vocab64()) + "\n")
+    run = root / "run"
+    code = cli.main(
+        ["finetune", "--task", "classify", "--train", str(SENTIMENT),
+         "--init", str(TINY_CHECKPOINT), "--vocab", str(vocab),
+         "--output", str(run), "--epochs", "2", "--batch-size", "2",
+         "--learning-rate", "1e-3", "--max-seq-length", "32", "--seed", "3",
+         "--no-jit", "--quiet"]
+    )  # fmt: skip
+    assert code == 0
+    # Export in a new process, as a user does after training: the run
+    # folder alone must be enough (no class registered by the training).
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    export = subprocess.run(
+        [sys.executable, "-m", "keras_bert_impl.cli", "export",
+         "--model", str(run), "--name", "sentiment",
+         "--root", str(root / "savedmodels")],
+        capture_output=True, text=True, timeout=600, env=env,
+    )  # fmt: skip
+    assert export.returncode == 0, export.stderr
+    return run, str(root / "savedmodels" / "sentiment" / "1")
 
 
 def keras_outputs(model, tokenizer, texts, pairs=None, length=MAX_LENGTH):

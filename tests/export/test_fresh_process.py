@@ -1,10 +1,13 @@
 """The export as TF Serving sees it: a process without this package.
 
-One fresh interpreter imports `tensorflow`, checks every op of the exported
+One fresh interpreter, which imports only `tensorflow`, `tensorflow_text`
+and numpy (not this package, not pytest), checks every op of the exported
 graphs (functions included) against TensorFlow's op registry, then imports
-`tensorflow_text` and checks the rest, then loads the exports and runs
-them on raw text at two batch sizes. Its outputs must equal the Keras
-models' (within 1e-5).
+`tensorflow_text` and checks the rest, then loads the exports and runs them
+on raw text at two batch sizes. Its outputs must equal the Keras models'
+(within 1e-5): a bare encoder, and a classifier fine-tuned with
+`keras-bert-impl finetune` and exported with `keras-bert-impl export`
+(issue 7's "done when"), whose labels must be the Keras model's.
 """
 
 import json
@@ -15,7 +18,7 @@ import numpy as np
 import pytest
 
 from keras_bert_impl.export import graph_ops
-from tests.export.conftest import LABELS
+from tests.export.conftest import SENTIMENT_LABELS
 from tests.export.conftest import TEXTS
 from tests.export.conftest import keras_outputs
 from tests.export.conftest import run_python
@@ -27,7 +30,6 @@ import json
 import sys
 
 import numpy as np
-import pytest
 import tensorflow as tf
 from tensorflow.core.protobuf import saved_model_pb2
 from tensorflow.python.framework import op_def_registry
@@ -85,44 +87,73 @@ for case in cases:
                 report["diffs"][f"{key}_{name}"] = float(
                     np.abs(got - want).max()
                 )
-for path in op_only_paths:  # every kind of model loads here too
-    assert "serving_default" in tf.saved_model.load(path).signatures
+report["loads"] = [  # every kind of model loads here too
+    "serving_default" in tf.saved_model.load(p).signatures
+    for p in op_only_paths
+]
 report["modules"] = sorted(
-    m for m in sys.modules if m.split(".")[0] in ("keras_bert_impl", "tests")
+    m
+    for m in sys.modules
+    if m.split(".")[0] in ("keras_bert_impl", "tests", "pytest", "_pytest")
 )
 print(json.dumps(report))
 """
 
 
-def _cases(encoder_export, classifier_export, tokenizer, tmp_path):
+def _finetuned_texts(batch):
+    """Raw text for the sentiment classifier: new sentences, an empty one
+    and one longer than the model's 32 positions."""
+    texts = [
+        "a wonderful, moving film",
+        "dull and lifeless, I fell asleep",
+        "",
+        "the plot makes no sense " * 8,
+        "not bad at all",
+    ]
+    return texts[:batch]
+
+
+def _cases(encoder_export, finetuned_export, tokenizer, tmp_path):
+    import keras
     import tensorflow as tf
+
+    from keras_bert_impl.tokenization.bert_tokenizer import BertTokenizer
 
     reference, cases = {}, []
     encoder, encoder_path = encoder_export
-    classifier, classifier_path = classifier_export
-    for name, model, path, pair in (
-        ("encoder", encoder, encoder_path, False),
-        ("classifier", classifier, classifier_path, True),
-    ):
-        case = {"name": name, "path": path, "batches": BATCHES, "inputs": {}}
+    run, classifier_path = finetuned_export
+    classifier = keras.saving.load_model(run / "model.keras")
+    assert tuple(classifier.label_names) == SENTIMENT_LABELS
+    config = json.loads((run / "finetune_config.json").read_text())
+    assert (config["train_examples"], config["total_steps"]) == (6, 6)
+    run_tokenizer = BertTokenizer(
+        run / "vocab.txt", lower_case=config["lower_case"]
+    )
+    length = classifier.encoder.max_sequence_length  # the export's length
+    exports = (("encoder", encoder_path), ("classifier", classifier_path))
+    for name, path in exports:
+        case = {"name": name, "path": str(path), "batches": BATCHES}
+        case["inputs"] = {}
         for batch in BATCHES:
-            texts = list(TEXTS * 2)[:batch]
-            pairs = list(reversed(TEXTS * 2))[:batch] if pair else None
-            outputs, inputs = keras_outputs(model, tokenizer, texts, pairs)
             key = f"{name}_{batch}"
-            reference[f"{key}_mask"] = inputs["padding_mask"]
-            case["inputs"][str(batch)] = {"text": texts}
-            if pair:
-                case["inputs"][str(batch)]["text_pair"] = pairs
-                probabilities = tf.nn.softmax(outputs["logits"]).numpy()
-                labels = np.array(LABELS)
-                reference[f"{key}_probabilities"] = probabilities
-                reference[f"{key}_label"] = labels[probabilities.argmax(-1)]
-                case["compare"] = ["probabilities", "label"]
-            else:
+            if name == "encoder":
+                texts = list(TEXTS * 2)[:batch]
+                outputs, inputs = keras_outputs(encoder, tokenizer, texts)
                 reference[f"{key}_pooled_output"] = outputs["pooled_output"]
                 reference[f"{key}_sequence_output"] = outputs["sequence_output"]
                 case["compare"] = ["pooled_output", "sequence_output"]
+            else:
+                texts = _finetuned_texts(batch)
+                outputs, inputs = keras_outputs(
+                    classifier, run_tokenizer, texts, length=length
+                )
+                probabilities = tf.nn.softmax(outputs["logits"]).numpy()
+                labels = np.array(SENTIMENT_LABELS)[probabilities.argmax(-1)]
+                reference[f"{key}_probabilities"] = probabilities
+                reference[f"{key}_label"] = labels
+                case["compare"] = ["probabilities", "label"]
+            reference[f"{key}_mask"] = inputs["padding_mask"]
+            case["inputs"][str(batch)] = {"text": texts}
         cases.append(case)
     npz = tmp_path / "reference.npz"
     np.savez(npz, **reference)
@@ -131,21 +162,23 @@ def _cases(encoder_export, classifier_export, tokenizer, tmp_path):
 
 pytestmark = pytest.mark.large
 
-KINDS = ("regressor", "token_classifier", "question_answering",
-         "multiple_choice")  # fmt: skip
+KINDS = ("classifier", "regressor", "token_classifier",
+         "question_answering", "multiple_choice")  # fmt: skip
 
 
 def test_fresh_process_without_package(
-    encoder_export, classifier_export, task_export, tokenizer, tmp_path
+    encoder_export, finetuned_export, task_export, tokenizer, tmp_path
 ):
-    cases, npz = _cases(encoder_export, classifier_export, tokenizer, tmp_path)
-    # The op list covers every kind of model; outputs are compared for the
-    # encoder and the classifier.
+    cases, npz = _cases(encoder_export, finetuned_export, tokenizer, tmp_path)
+    # The op list covers every kind of model (the text-pair classifier
+    # too); outputs are compared for the encoder and the fine-tuned
+    # classifier.
     others = [str(task_export(kind)[1]) for kind in KINDS]
     report = json.loads(
         run_python(FRESH, json.dumps(cases), npz, json.dumps(others))
     )
     assert report["modules"] == []
+    assert report["loads"] == [True] * len(KINDS)
     assert report["unregistered"] == []
     all_ops = set(report["core"]) | set(report["text"])
     assert not all_ops & set(graph_ops.PYTHON_OPS)
