@@ -57,7 +57,9 @@ class PretrainingTensorBoard(keras.callbacks.Callback):
     `masked_lm_loss`, `next_sentence_loss`, `masked_lm_accuracy`,
     `next_sentence_accuracy`), `learning_rate` and `examples_per_second`
     to `log_dir/train`, and the `val_` logs without the prefix to
-    `log_dir/validation`, at step = global step. With an integer
+    `log_dir/validation`, at step = global step (under multi-worker
+    training pass each worker's `worker_logdir`, so that only the chief
+    writes to the run folder). With an integer
     `update_freq` it also writes the running training logs every
     `update_freq` steps (any value: steps are counted globally, so epoch
     scalars are never dropped).
@@ -294,8 +296,12 @@ class PretrainingCheckpoint(keras.callbacks.Callback):
     `checkpoints/ckpt-<step>/state.npz` (+ `latest.json`), the training
     state `restore_training_state` reads; `encoder/`, a Hugging Face
     checkpoint (`config.json`, `model.safetensors`, `vocab.txt`) that
-    `keras_bert_impl.load_checkpoint` and fine-tuning read. Only the chief
-    writes under multi-worker training (`is_chief=False` elsewhere).
+    `keras_bert_impl.load_checkpoint` and fine-tuning read. Under
+    multi-worker training give every worker its
+    `keras_bert_impl.training.distribute.worker_logdir` (the run folder on
+    the chief, a temporary one elsewhere), as `pretrain` does: all workers
+    then run the same saving code and only the chief's lands in the run
+    folder. `is_chief=False` skips saving altogether.
 
     Args:
         directory: str. The run folder (`logdir`).

@@ -34,10 +34,17 @@ the weights once with the mean gradient over the whole global batch. With
 several workers, every worker builds the same pipeline and tf.distribute
 shards it (`AutoShardPolicy.DATA` when no files to split): a worker reads
 the global batch and keeps its own replicas' rows.
+
+Files: only the chief (`is_chief`) writes into the run folder; the other
+workers run the same callbacks into a temporary folder of their own that
+is removed at the end (`worker_logdir`), the Keras/TF multi-worker
+convention.
 """
 
+import contextlib
 import json
 import os
+import shutil
 
 import tensorflow as tf
 
@@ -60,19 +67,23 @@ def get_strategy(
             local GPUs, else the CPU);
             `"multi_worker"`: `MultiWorkerMirroredStrategy` configured from
             the `TF_CONFIG` environment variable (cluster and task);
-            `"tpu"`: `TPUStrategy` on the TPU named `tpu` (`""` or
-            `"local"` for the local one).
+            `"tpu"`: `TPUStrategy` on the TPU at `tpu` (see below).
         devices: optional list of device names, e.g.
             `["/cpu:0", "/cpu:1"]`.
-        tpu: optional TPU name or address, for `"tpu"`.
+        tpu: optional str, for `"tpu"`: the TPU's name or gRPC address
+            (`"grpc://10.0.0.2:8470"`), `"local"` for a TPU attached to
+            this VM (Cloud TPU VM), or `""`/`None` to let
+            `TPUClusterResolver` find it (the `TPU_NAME` environment
+            variable, Cloud TPU metadata).
 
     Returns:
         The strategy. Create the model, optimizer and metrics inside its
         `scope()` (`pretrain` does).
 
     Raises:
-        ValueError: unknown name, or `"multi_worker"` without a valid
-            `TF_CONFIG`.
+        ValueError: unknown name, `"multi_worker"` without a valid
+            `TF_CONFIG`, or `"tpu"` when no TPU can be reached (the message
+            says which address was tried and what to pass instead).
 
     Example:
     >>> get_strategy("default").num_replicas_in_sync
@@ -97,12 +108,86 @@ def get_strategy(
     if name == "multi_worker":
         check_tf_config(os.environ.get("TF_CONFIG"))
         return tf.distribute.MultiWorkerMirroredStrategy()
-    resolver = tf.distribute.cluster_resolver.TPUClusterResolver(
-        tpu="" if tpu in (None, "local") else tpu
-    )
-    tf.config.experimental_connect_to_cluster(resolver)
-    tf.tpu.experimental.initialize_tpu_system(resolver)
+    return _tpu_strategy(tpu or None)
+
+
+def _tpu_strategy(tpu):
+    """`TPUStrategy` on `tpu`, or a `ValueError` saying how to reach one."""
+    # TPUClusterResolver raises ValueError ("Please provide a TPU Name")
+    # when it cannot auto-detect a TPU, and initialize_tpu_system raises
+    # NotFoundError when the cluster has no TPU device ("local" on a
+    # machine without one). This is the path tested here: no TPU exists on
+    # the machines this package is developed on.
+    try:
+        resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu)
+        tf.config.experimental_connect_to_cluster(resolver)
+        tf.tpu.experimental.initialize_tpu_system(resolver)
+    except (ValueError, RuntimeError, tf.errors.OpError) as e:
+        # The first sentence: NotFoundError goes on with kernel listings.
+        reason = " ".join(str(e).split()).split(". ")[0].rstrip(".")[:200]
+        raise ValueError(
+            f"strategy='tpu' found no TPU at tpu_address={tpu or ''!r} "
+            f"({type(e).__name__}: {reason}). On a Cloud TPU VM pass "
+            "tpu_address='local' (--tpu local); for a remote TPU pass its "
+            "name or grpc://host:8470 address; without a TPU choose "
+            "strategy 'default', 'mirrored' or 'multi_worker'."
+        ) from None
     return tf.distribute.TPUStrategy(resolver)
+
+
+def is_chief(strategy: tf.distribute.Strategy) -> bool:
+    """Whether this process writes the run's logs and checkpoints.
+
+    tf.distribute's own answer (`strategy.extended.should_checkpoint`):
+    `True` for every single-process strategy, and under
+    `MultiWorkerMirroredStrategy` only for the `chief` task, or worker 0
+    when the cluster has no chief.
+
+    Example:
+    >>> is_chief(get_strategy("default"))
+    True
+    """
+    return bool(strategy.extended.should_checkpoint)
+
+
+@contextlib.contextmanager
+def worker_logdir(logdir: str, strategy: tf.distribute.Strategy):
+    """The folder this worker writes to; a temporary one off the chief.
+
+    The Keras/TF multi-worker convention ("Multi-worker training with
+    Keras"; tf.keras' `distributed_file_utils.write_dirpath`): every worker
+    runs the same callbacks (saving may need all of them to take part), but
+    only the chief writes into `logdir`; any other worker writes into
+    `<parent of logdir>/workertemp_<task id>/<name of logdir>`, outside the
+    run folder so TensorBoard never shows it, and that folder is deleted
+    when the block exits, even on error.
+
+    Args:
+        logdir: str. The run folder.
+        strategy: the run's `tf.distribute.Strategy`.
+
+    Yields:
+        str: `logdir` on the chief, else the temporary folder.
+
+    Example:
+    >>> with worker_logdir("runs/x", get_strategy("default")) as path:
+    ...     path
+    'runs/x'
+    """
+    if is_chief(strategy):
+        yield logdir
+        return
+    task_id = getattr(strategy.cluster_resolver, "task_id", None)
+    parent, name = os.path.split(os.path.abspath(logdir))
+    temp_root = os.path.join(parent, f"workertemp_{task_id}")
+    path = os.path.join(temp_root, name)
+    os.makedirs(path, exist_ok=True)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            os.rmdir(temp_root)  # only if no other run uses it
 
 
 def check_tf_config(text: str | None) -> dict:

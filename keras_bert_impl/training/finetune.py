@@ -397,6 +397,28 @@ def finetune(
         ValueError: empty `train_ds` or `eval_ds`, a training set of
             unknown length without `steps_per_epoch`, a tokenizer of
             another vocabulary size, or a model that is not a Keras model.
+
+    Example:
+    >>> import tempfile
+    >>> import tensorflow as tf
+    >>> tokenizer = kbi.BertTokenizer(
+    ...     ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "good", "bad"])
+    >>> model = build_task_model("classify", bert_config=BertConfig.preset(
+    ...     "tiny", vocabulary_size=7, num_layers=1), label_names=["no", "yes"])
+    >>> features = tokenizer.encode(["good", "bad", "good bad", "bad"],
+    ...                             max_length=8)
+    >>> train_ds = tf.data.Dataset.from_tensor_slices((features, [1, 0, 1, 0]))
+    >>> output_dir = tempfile.mkdtemp()
+    >>> config = FinetuneConfig(epochs=2, batch_size=2,
+    ...                         jit_compile=False)  # XLA off: a quick doctest
+    >>> history = finetune(model, train_ds, config=config,
+    ...                    output_dir=output_dir, tokenizer=tokenizer,
+    ...                    verbose=0)
+    >>> len(history.history["loss"]), sorted(os.listdir(output_dir))
+    (2, ['bert_config.json', 'best.keras', 'finetune_config.json',
+         'label_names.json', 'model.keras', 'tokenizer.json', 'train',
+         'vocab.txt'])
+    >>> shutil.rmtree(output_dir)
     """
     from keras_bert_impl.models.tasks import check_vocabulary_size
     from keras_bert_impl.training.callbacks import NonFiniteLossGuard
@@ -479,6 +501,28 @@ def load_finetuned(path: str | os.PathLike, best: bool = False):
 
     Raises:
         FileNotFoundError: no such model file.
+
+    Example (the run folder holds what `finetune(model, ...,
+    output_dir=output_dir, tokenizer=tokenizer)` writes; the two files read
+    back are saved by hand here, to keep the example quick):
+    >>> import tempfile
+    >>> tokenizer = kbi.BertTokenizer(
+    ...     ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "good", "bad"])
+    >>> model = build_task_model("classify", bert_config=BertConfig.preset(
+    ...     "tiny", vocabulary_size=7, num_layers=1), label_names=["no", "yes"])
+    >>> output_dir = tempfile.mkdtemp()
+    >>> model.save(os.path.join(output_dir, "model.keras"))
+    >>> tokenizer.save(output_dir)
+    >>> reloaded, reloaded_tokenizer = load_finetuned(output_dir)
+    >>> type(reloaded).__name__, reloaded.label_names
+    ('BertClassifier', ('no', 'yes'))
+    >>> reloaded_tokenizer.tokenize(["bad good"]).to_list()
+    [[6, 5]]
+    >>> features = tokenizer.encode(["good", "bad"], max_length=8)
+    >>> np.allclose(reloaded.predict(features, verbose=0),
+    ...             model.predict(features, verbose=0))
+    True
+    >>> shutil.rmtree(output_dir)
     """
     path = os.fspath(path)
     if os.path.isdir(path):

@@ -17,7 +17,8 @@ Run folder (`logdir`): `pretraining_config.json` (the resolved config),
 `bert_config.json`, `vocab.txt`, `train/` and `validation/` TensorBoard
 events, `checkpoints/` (training states for resume) and `encoder/` (the
 encoder as a Hugging Face checkpoint with `vocab.txt`, for
-`load_checkpoint` and fine-tuning).
+`load_checkpoint` and fine-tuning). Under multi-worker training only the
+chief writes there.
 
 Resume: run the same command again. The newest training state (weights,
 dropout seeds, optimizer moments and step) is restored, the data stream
@@ -83,10 +84,12 @@ class PretrainingConfig:
         batch_size: int. Global batch size (all replicas together).
         max_seq_length: int. Tokens per example.
         max_predictions_per_seq: optional int. Masked-LM slots per example
-            (default `ceil(0.15 × max_seq_length)`).
+            (default `ceil(0.15 × max_seq_length)`; the value used is
+            written to `pretraining_config.json`).
         learning_rate: float. Peak learning rate.
         warmup_steps: optional int. Linear warmup (default 10% of the
-            optimizer updates, at most 10,000).
+            optimizer updates, at most 10,000; the value used is written
+            to `pretraining_config.json`).
         weight_decay: float. Decoupled weight decay (LayerNorm and biases
             excluded).
         optimizer: str. `"adamw"` or `"lamb"`.
@@ -96,6 +99,9 @@ class PretrainingConfig:
             (dynamic loss scaling).
         jit_compile: bool. XLA-compile the train step.
         strategy: str. See `get_strategy`.
+        tpu_address: str. For `strategy="tpu"`: the TPU's name or
+            `grpc://host:8470` address, `"local"` on a Cloud TPU VM, or
+            `""` (default) to let `TPUClusterResolver` find it.
         validation_steps: int. Validation batches (fixed, cached).
         seed: int. Seeds weights, dropout, pairs, masks and shuffling.
         lower_case: bool. Tokenizer lower-casing.
@@ -122,6 +128,7 @@ class PretrainingConfig:
     dtype: str = "float32"
     jit_compile: bool = True
     strategy: str = "default"
+    tpu_address: str = ""
     validation_steps: int = 10
     seed: int = 0
     lower_case: bool = True
@@ -238,6 +245,23 @@ def validate(config: PretrainingConfig) -> BertConfig:
             raise ValueError(
                 f"`{name}` must be one of {allowed}. Received: {name}={value!r}"
             )
+    if config.max_predictions_per_seq is not None:
+        _positive_int("max_predictions_per_seq", config.max_predictions_per_seq)
+    updates = config.steps // config.gradient_accumulation_steps
+    if config.warmup_steps is not None and (
+        isinstance(config.warmup_steps, bool)
+        or not isinstance(config.warmup_steps, int)
+        or not 0 <= config.warmup_steps < updates
+    ):
+        raise ValueError(
+            "`warmup_steps` must be an integer in [0, optimizer updates = "
+            f"{updates}). Received: warmup_steps={config.warmup_steps!r}"
+        )
+    if not isinstance(config.tpu_address, str):
+        raise ValueError(
+            "`tpu_address` must be a string ('' to auto-detect). Received: "
+            f"tpu_address={config.tpu_address!r}"
+        )
     if not config.learning_rate > 0:
         raise ValueError(
             "`learning_rate` must be positive. Received: "
@@ -286,12 +310,31 @@ def _warmup_steps(config, updates):
     return min(10_000, updates // 10)
 
 
-def _is_chief(strategy) -> bool:
-    resolver = getattr(strategy, "cluster_resolver", None)
-    if resolver is None or not resolver.cluster_spec().as_dict():
-        return True
-    return resolver.task_type in ("chief", None) or (
-        resolver.task_type == "worker" and resolver.task_id == 0
+def resolve_config(config: PretrainingConfig) -> PretrainingConfig:
+    """`config` with the values its `None` defaults stand for filled in.
+
+    These are the values the run uses, and what `pretrain` writes to
+    `pretraining_config.json`: `warmup_steps` (10% of the optimizer
+    updates, at most 10,000) and `max_predictions_per_seq`
+    (`ceil(0.15 × max_seq_length)`).
+
+    Example:
+    >>> config = PretrainingConfig(vocab="v.txt", train=["c.txt"],
+    ...     logdir="run", steps=1000, max_seq_length=128)
+    >>> resolved = resolve_config(config)
+    >>> resolved.warmup_steps, resolved.max_predictions_per_seq
+    (100, 20)
+    """
+    from keras_bert_impl.data.pretraining import default_max_predictions
+
+    updates = config.steps // config.gradient_accumulation_steps
+    max_predictions = config.max_predictions_per_seq
+    if max_predictions is None:
+        max_predictions = default_max_predictions(config.max_seq_length)
+    return dataclasses.replace(
+        config,
+        warmup_steps=_warmup_steps(config, updates),
+        max_predictions_per_seq=max_predictions,
     )
 
 
@@ -305,7 +348,14 @@ def pretrain(
     Every check runs before any training (see `validate`; the batch size
     must also divide over the strategy's replicas and the corpus must hold
     at least two documents). If `logdir` holds a training state, the run
-    resumes from it.
+    resumes from it. `pretraining_config.json` gets the resolved config
+    (`resolve_config`: defaults left as `None` written as the values used).
+
+    Under `strategy="multi_worker"` only the chief (worker 0) writes into
+    `logdir`; the other workers write into a temporary folder of their own,
+    removed at the end (`keras_bert_impl.training.distribute.worker_logdir`).
+    All workers resume from `logdir/checkpoints`, so resuming needs the run
+    folder on a file system they share.
 
     Args:
         config: `PretrainingConfig`.
@@ -316,7 +366,8 @@ def pretrain(
         The `History` of this call's `fit` (empty if already complete).
 
     Raises:
-        ValueError: invalid configuration or data (before training).
+        ValueError: invalid configuration or data, or `strategy="tpu"`
+            with no TPU reachable (all before training).
         NonFiniteLossError: the loss became NaN/inf (the last good
             checkpoint is kept).
     """
@@ -331,9 +382,12 @@ def pretrain(
     from keras_bert_impl.training.callbacks import PretrainingTensorBoard
     from keras_bert_impl.training.callbacks import restore_training_state
     from keras_bert_impl.training.distribute import get_strategy
+    from keras_bert_impl.training.distribute import is_chief
+    from keras_bert_impl.training.distribute import worker_logdir
     from keras_bert_impl.training.optimization import create_optimizer
 
-    strategy = get_strategy(config.strategy)
+    config = resolve_config(config)
+    strategy = get_strategy(config.strategy, tpu=config.tpu_address)
     replicas = strategy.num_replicas_in_sync
     if config.batch_size % replicas:
         raise ValueError(
@@ -377,8 +431,7 @@ def pretrain(
             .cache()
         )
 
-    chief = _is_chief(strategy)
-    if chief:
+    if is_chief(strategy):
         os.makedirs(config.logdir, exist_ok=True)
         config.to_json(os.path.join(config.logdir, CONFIG_FILE))
         bert_config.to_json(os.path.join(config.logdir, "bert_config.json"))
@@ -398,7 +451,7 @@ def pretrain(
             optimizer=create_optimizer(
                 config.learning_rate,
                 total_steps=updates,
-                warmup_steps=_warmup_steps(config, updates),
+                warmup_steps=config.warmup_steps,
                 optimizer=config.optimizer,
                 weight_decay=config.weight_decay,
                 gradient_accumulation_steps=config.gradient_accumulation_steps,
@@ -408,16 +461,13 @@ def pretrain(
         )
         model.optimizer.build(model.trainable_variables)
 
-    checkpoint = PretrainingCheckpoint(
-        config.logdir,
-        vocab=config.vocab,
-        keep=config.keep_checkpoints,
-        is_chief=chief,
-    )
-    step = restore_training_state(model, checkpoint.checkpoint_dir)
+    # Every worker resumes from the chief's checkpoints (multi-worker
+    # resume needs the run folder on a file system all workers share).
+    checkpoint_dir = os.path.join(config.logdir, "checkpoints")
+    step = restore_training_state(model, checkpoint_dir)
     if step % config.steps_per_epoch:
         raise ValueError(
-            f"The checkpoint in {checkpoint.checkpoint_dir} is at step "
+            f"The checkpoint in {checkpoint_dir} is at step "
             f"{step}, not an epoch boundary of steps_per_epoch="
             f"{config.steps_per_epoch}: resume with the run's own config."
         )
@@ -425,22 +475,27 @@ def pretrain(
     initial_epoch = step // config.steps_per_epoch
     if initial_epoch >= epochs:
         return keras.callbacks.History()
-    all_callbacks = [
-        NonFiniteLossGuard(checkpoint.checkpoint_dir),
-        checkpoint,
-        PretrainingTensorBoard(
-            config.logdir,
-            global_batch_size=config.batch_size,
-            update_freq=config.tensorboard_update_freq,
-        ),
-        *(callbacks or []),
-    ]
-    return model.fit(
-        dataset(config.train, config.seed, skip=step),
-        epochs=epochs,
-        initial_epoch=initial_epoch,
-        steps_per_epoch=config.steps_per_epoch,
-        validation_data=validation,
-        callbacks=all_callbacks,
-        verbose=verbose,
-    )
+    # Only the chief writes into logdir; other workers run the same
+    # callbacks into a temporary folder removed at the end.
+    with worker_logdir(config.logdir, strategy) as write_dir:
+        all_callbacks = [
+            NonFiniteLossGuard(checkpoint_dir),
+            PretrainingCheckpoint(
+                write_dir, vocab=config.vocab, keep=config.keep_checkpoints
+            ),
+            PretrainingTensorBoard(
+                write_dir,
+                global_batch_size=config.batch_size,
+                update_freq=config.tensorboard_update_freq,
+            ),
+            *(callbacks or []),
+        ]
+        return model.fit(
+            dataset(config.train, config.seed, skip=step),
+            epochs=epochs,
+            initial_epoch=initial_epoch,
+            steps_per_epoch=config.steps_per_epoch,
+            validation_data=validation,
+            callbacks=all_callbacks,
+            verbose=verbose,
+        )

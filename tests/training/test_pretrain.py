@@ -13,6 +13,7 @@ from keras_bert_impl.training.callbacks import restore_training_state
 from keras_bert_impl.training.optimization import create_optimizer
 from keras_bert_impl.training.pretrain import PretrainingModel
 from keras_bert_impl.training.pretrain import pretrain
+from keras_bert_impl.training.pretrain import resolve_config
 from keras_bert_impl.training.pretrain import validate
 from tests.conftest import TINY
 from tests.training.conftest import tiny_run_config
@@ -90,11 +91,82 @@ class TestMisuse:
             (dict(batch_size=0), "batch_size"),
             (dict(dtype="float16"), "dtype"),
             (dict(strategy="horovod"), "strategy"),
+            (dict(warmup_steps=4), "warmup_steps"),
+            (dict(warmup_steps=-1), "warmup_steps"),
+            (dict(max_predictions_per_seq=0), "max_predictions_per_seq"),
+            (dict(tpu_address=None), "tpu_address"),
         ],
     )
     def test_bad_numbers_and_names(self, tmp_path, changes, match):
         with pytest.raises(ValueError, match=match):
             validate(tiny_run_config(tmp_path, **changes))
+
+    def test_tpu_strategy_without_tpu(self, tmp_path):
+        # No TPU on the machines this package is developed on: requesting
+        # one is a clear error before anything is written.
+        config = tiny_run_config(tmp_path, strategy="tpu")
+        with pytest.raises(ValueError, match="strategy='tpu' found no TPU"):
+            pretrain(config)
+        assert not os.path.exists(config.logdir)
+
+
+class TestResolveConfig:
+    def test_fills_the_defaults_used(self, tmp_path):
+        config = tiny_run_config(
+            tmp_path,
+            steps=40,
+            steps_per_epoch=20,
+            warmup_steps=None,
+            max_predictions_per_seq=None,
+        )
+        resolved = resolve_config(config)
+        # 10% of 40 updates; ceil(0.15 × 8 tokens).
+        assert resolved.warmup_steps == 4
+        assert resolved.max_predictions_per_seq == 2
+        assert config.warmup_steps is None  # the input is not changed
+        accumulated = resolve_config(
+            tiny_run_config(
+                tmp_path,
+                steps=40,
+                steps_per_epoch=20,
+                gradient_accumulation_steps=2,
+                warmup_steps=None,
+            )
+        )
+        assert accumulated.warmup_steps == 2  # 10% of 20 updates
+
+    def test_keeps_given_values(self, tmp_path):
+        config = tiny_run_config(tmp_path, warmup_steps=3)
+        assert resolve_config(config) == config
+
+
+class TestCommandLine:
+    def _parser(self):
+        import argparse
+
+        from keras_bert_impl.cli.pretrain import register
+
+        return register(argparse.ArgumentParser().add_subparsers())
+
+    def test_accumulation_help_says_averaged(self):
+        # Keras averages the accumulated gradients (see
+        # test_gradient_accumulation_matches_one_big_batch).
+        text = " ".join(self._parser().format_help().split())
+        assert "gradients are averaged" in text
+        assert "summed" not in text
+
+    def test_tpu_address_reaches_the_config(self, tmp_path):
+        from keras_bert_impl.cli.pretrain import to_config
+
+        argv = ["--vocab", "v.txt", "--train", "c.txt", "--logdir", "run"]
+        parser = self._parser()
+        assert to_config(parser.parse_args(argv)).tpu_address == ""
+        args = parser.parse_args(
+            [*argv, "--strategy", "tpu", "--tpu", "grpc://10.0.0.2:8470"]
+        )
+        config = to_config(args)
+        assert config.strategy == "tpu"
+        assert config.tpu_address == "grpc://10.0.0.2:8470"
 
 
 @pytest.mark.large
