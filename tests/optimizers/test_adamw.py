@@ -75,3 +75,41 @@ class TestAdamW:
         history = model.fit(x, y, epochs=30, batch_size=16, verbose=0)
         losses = history.history["loss"]
         assert losses[-1] < 0.1 * losses[0]
+
+
+def test_compiled_model_reloads_in_a_fresh_process(tmp_path):
+    """A `.keras` file compiled with the package's optimizer loads, with
+    that optimizer and schedule, in a process that imported only
+    `keras_bert_impl.models` (which registers them)."""
+    import subprocess
+    import sys
+
+    from keras_bert_impl import BertClassifier
+    from keras_bert_impl import BertConfig
+    from keras_bert_impl import build_encoder
+    from keras_bert_impl.training.optimization import create_optimizer
+
+    config = BertConfig.preset(
+        "tiny", vocabulary_size=32, num_layers=1, hidden_dim=16,
+        num_heads=2, intermediate_dim=32, max_sequence_length=8,
+    )  # fmt: skip
+    model = BertClassifier(build_encoder(config), num_classes=2)
+    model.compile(optimizer=create_optimizer(1e-3, 10, 1))
+    ids = np.array([[2, 7, 9, 3]], "int32")
+    x = {"token_ids": ids, "segment_ids": 0 * ids, "padding_mask": 1 + 0 * ids}
+    model.fit(x, np.array([1]), verbose=0)
+    path = tmp_path / "model.keras"
+    model.save(path)
+    code = (
+        "import keras, keras_bert_impl.models\n"
+        f"m = keras.saving.load_model({str(path)!r})\n"
+        "print(type(m.optimizer).__module__, "
+        "type(m.optimizer._learning_rate).__name__)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True,
+        timeout=300,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-2000:]
+    line = out.stdout.strip().splitlines()[-1]
+    assert line == "keras_bert_impl.optimizers.adamw WarmupLinearDecay"
