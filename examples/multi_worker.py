@@ -19,7 +19,8 @@ weights. `--batch-size` is the global batch: each worker reads its share
 train step that XLA-compiles each replica's forward and backward pass and
 all-reduces outside XLA (Keras' own `fit` step cannot run under this
 strategy). Worker 0 (the chief) writes TensorBoard logs and the encoder;
-the others write theirs under `LOGDIR/worker_<i>`.
+the others write theirs into a temporary `workertemp_<i>` folder beside
+LOGDIR, removed at the end (`keras_bert_impl.training.distribute`).
 """
 
 import argparse
@@ -36,6 +37,8 @@ import tensorflow as tf
 import keras_bert_impl as kbi
 from keras_bert_impl.training import create_optimizer
 from keras_bert_impl.training.callbacks import PretrainingTensorBoard
+from keras_bert_impl.training.distribute import is_chief
+from keras_bert_impl.training.distribute import worker_logdir
 from keras_bert_impl.training.pretrain import PretrainingModel
 
 
@@ -148,10 +151,7 @@ def main():
     # Reads the cluster and this worker's index from TF_CONFIG.
     strategy = tf.distribute.MultiWorkerMirroredStrategy()
     resolver = strategy.cluster_resolver
-    chief = resolver.task_id == 0
-    logdir = args.logdir
-    if not chief:
-        logdir = f"{args.logdir}/worker_{resolver.task_id}"
+    chief = is_chief(strategy)
 
     keras.utils.set_random_seed(0)  # the same initial weights everywhere
     tokenizer = kbi.BertTokenizer(args.vocab)
@@ -177,13 +177,16 @@ def main():
                 1e-4, total_steps=args.steps, warmup_steps=args.steps // 10
             )
         )
-    history = model.fit(
-        dataset,
-        epochs=args.steps // args.steps_per_epoch,
-        steps_per_epoch=args.steps_per_epoch,
-        callbacks=[PretrainingTensorBoard(logdir, args.batch_size)],
-        verbose=2,
-    )
+    # Every worker runs the callbacks; only the chief writes into --logdir
+    # (the others into a temporary folder beside it, removed afterwards).
+    with worker_logdir(args.logdir, strategy) as logdir:
+        history = model.fit(
+            dataset,
+            epochs=args.steps // args.steps_per_epoch,
+            steps_per_epoch=args.steps_per_epoch,
+            callbacks=[PretrainingTensorBoard(logdir, args.batch_size)],
+            verbose=2,
+        )
     print(
         f"worker {resolver.task_id} of {strategy.num_replicas_in_sync}: "
         f"loss {history.history['loss'][-1]:.4f}"

@@ -296,6 +296,10 @@ def test_multi_worker_example_two_local_workers(tmp_path, corpus):
               if line.startswith("worker ")}  # fmt: skip
     assert len(losses) == 1  # the same model on both workers
     assert (tmp_path / "run" / "encoder" / "model.safetensors").is_file()
+    # Only the chief's logs in the run folder; no worker folder left over.
+    assert (tmp_path / "run" / "train").is_dir()
+    assert not list((tmp_path / "run").glob("worker*"))
+    assert not list(tmp_path.glob("workertemp_*"))
 
 
 @pytest.mark.large
