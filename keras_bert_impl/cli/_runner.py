@@ -6,6 +6,7 @@ Datasets come from `keras_bert_impl.data.finetuning`, task models from
 line and writes / reads the run folder (see `_tasks`).
 """
 
+import json
 import math
 import os
 import shutil
@@ -274,6 +275,15 @@ def _check_recipe(config):
         )
 
 
+def init_lower_case(init) -> bool:
+    """The casing a `keras-bert-impl pretrain` run folder used (else True)."""
+    path = os.path.join(str(init), "pretraining_config.json")
+    if not os.path.isfile(path):
+        return True
+    with open(path, encoding="utf-8") as f:
+        return bool(json.load(f).get("lower_case", True))
+
+
 def finetune_from_args(args):
     """Runs `keras-bert-impl finetune`; returns the eval metrics."""
     config = {
@@ -328,6 +338,8 @@ def finetune_run(config, output, vocab=None, overwrite=False, verbose="auto"):
     keras.utils.set_random_seed(config["seed"])
     dtype = None if config["dtype"] == "float32" else config["dtype"]
     vocab = resolve_vocab(config["init"], vocab)
+    if config["lower_case"] is None:
+        config["lower_case"] = init_lower_case(config["init"])
     tokenizer = BertTokenizer(vocab, lower_case=config["lower_case"])
 
     text_pair = False

@@ -65,8 +65,11 @@ def register(subparsers) -> argparse.ArgumentParser:
     add(
         "--no-lower-case",
         dest="lower_case",
-        action="store_false",
-        help="cased tokenizer (for cased vocabularies)",
+        action="store_const",
+        const=False,
+        default=None,
+        help="cased tokenizer (for cased vocabularies; default: the casing "
+        "of a --init pretraining run, else lower-cased)",
     )
     add(
         "--epochs",

@@ -360,3 +360,24 @@ def test_finetune_help_shows_recipe_defaults(capsys):
     for text in ("--learning-rate", "3e-05", "--warmup-ratio", "0.1",
                  "--epochs", "--batch-size", "32"):  # fmt: skip
         assert text in out
+
+
+def test_casing_follows_the_pretraining_run(tmp_path):
+    """Without `--no-lower-case`, a `--init` pretraining run's casing is
+    kept (a cased Chinese run stays cased); elsewhere text is lower-cased."""
+    from keras_bert_impl.cli import build_parser
+    from keras_bert_impl.cli._runner import init_lower_case
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "pretraining_config.json").write_text(
+        json.dumps({"lower_case": False}), encoding="utf-8"
+    )
+    assert init_lower_case(run) is False
+    assert init_lower_case(tmp_path) is True  # not a pretraining run
+    parser = build_parser()
+    base = ["finetune", "--task", "classify", "--train", "t.csv"]
+    base += ["--output", "o", "--init", str(run)]
+    assert parser.parse_args(base).lower_case is None  # resolved later
+    args = parser.parse_args([*base, "--no-lower-case"])
+    assert args.lower_case is False
