@@ -49,6 +49,11 @@ def main():
     parser.add_argument(
         "--no-jit", action="store_true", help="fine-tune without XLA"
     )
+    parser.add_argument(
+        "--no-lower-case",
+        action="store_true",
+        help="cased tokenizer (a pretraining run's own casing is the default)",
+    )
     parser.add_argument("--work", default="/tmp/kbi_ner")
     parser.add_argument("--train-sentences", type=int, default=2000)
     parser.add_argument("--test-sentences", type=int, default=400)
@@ -82,6 +87,7 @@ def main():
             "--quiet", "--overwrite",
             *(["--vocab", args.vocab] if args.vocab else []),
             *(["--no-jit"] if args.no_jit else []),
+            *(["--no-lower-case"] if args.no_lower_case else []),
         ]
     )  # fmt: skip
     if code:
