@@ -1,5 +1,6 @@
 """Keras 3 layers of BERT (arXiv 1810.04805)."""
 
+from keras_bert_impl.layers.dropout import Dropout
 from keras_bert_impl.layers.embedding import BertEmbedding
 from keras_bert_impl.layers.encoder_block import TransformerEncoderBlock
 from keras_bert_impl.layers.masked_lm_head import BertMaskedLMHead

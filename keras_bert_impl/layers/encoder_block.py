@@ -5,6 +5,7 @@ import math
 import keras
 from keras import ops
 
+from keras_bert_impl.layers.dropout import Dropout
 from keras_bert_impl.layers.initializers import activation_fn
 from keras_bert_impl.layers.initializers import truncated_normal
 
@@ -102,9 +103,7 @@ class TransformerEncoderBlock(keras.layers.Layer):
             )
 
         def drop(rate, name):
-            return keras.layers.Dropout(
-                rate, dtype=self.dtype_policy, name=name
-            )
+            return Dropout(rate, dtype=self.dtype_policy, name=name)
 
         # Sizes that depend on the input width are set in build().
         self._dense = dense

@@ -33,6 +33,7 @@ import os
 import keras
 from keras import ops
 
+from keras_bert_impl.layers.dropout import Dropout
 from keras_bert_impl.models.encoder import INPUT_NAMES
 from keras_bert_impl.models.encoder import BertEncoder
 from keras_bert_impl.models.encoder import XLADefaultMixin
@@ -447,7 +448,7 @@ class BertClassifier(BertTask):
         num_classes, label_names = _check_labels(num_classes, label_names)
         dropout = _check_dropout(dropout)
         # === Layers ===
-        dropout_layer = keras.layers.Dropout(
+        dropout_layer = Dropout(
             dropout, dtype=encoder.dtype_policy, name="classifier_dropout"
         )
         dense = keras.layers.Dense(
@@ -564,7 +565,7 @@ class BertRegressor(BertTask):
     def __init__(self, encoder, dropout=0.1, text_pair=False, **kwargs):
         _check_encoder(encoder, type(self).__name__)
         dropout = _check_dropout(dropout)
-        dropout_layer = keras.layers.Dropout(
+        dropout_layer = Dropout(
             dropout, dtype=encoder.dtype_policy, name="regressor_dropout"
         )
         dense = keras.layers.Dense(
@@ -633,7 +634,7 @@ class BertTokenClassifier(BertTask):
         _check_encoder(encoder, type(self).__name__)
         num_classes, label_names = _check_labels(num_classes, label_names)
         dropout = _check_dropout(dropout)
-        dropout_layer = keras.layers.Dropout(
+        dropout_layer = Dropout(
             dropout, dtype=encoder.dtype_policy, name="token_dropout"
         )
         dense = keras.layers.Dense(
@@ -717,7 +718,7 @@ class BertQuestionAnswering(BertTask):
     def __init__(self, encoder, dropout=0.1, **kwargs):
         _check_encoder(encoder, type(self).__name__)
         dropout = _check_dropout(dropout)
-        dropout_layer = keras.layers.Dropout(
+        dropout_layer = Dropout(
             dropout, dtype=encoder.dtype_policy, name="span_dropout"
         )
         dense = keras.layers.Dense(
@@ -821,7 +822,7 @@ class BertMultipleChoice(BertTask):
         dropout = _check_dropout(dropout)
         fold = _FoldChoices(name="fold_choices")
         unfold = _UnfoldChoices(name="unfold_choices")
-        dropout_layer = keras.layers.Dropout(
+        dropout_layer = Dropout(
             dropout, dtype=encoder.dtype_policy, name="choice_dropout"
         )
         dense = keras.layers.Dense(

@@ -113,3 +113,26 @@ def test_compiled_model_reloads_in_a_fresh_process(tmp_path):
     assert out.returncode == 0, out.stderr[-2000:]
     line = out.stdout.strip().splitlines()[-1]
     assert line == "keras_bert_impl.optimizers.adamw WarmupLinearDecay"
+
+
+def test_sparse_gradients_are_clipped_by_their_true_norm():
+    """An embedding gradient with repeated rows clips like its dense sum."""
+    import tensorflow as tf
+
+    rows = tf.constant([[3.0, 4.0], [3.0, 4.0]])  # id 1 looked up twice
+    sparse = tf.IndexedSlices(rows, tf.constant([1, 1]), tf.constant([3, 2]))
+    dense = tf.convert_to_tensor(sparse)  # row 1 = [6, 8]: norm 10
+    after = []
+    for grad in (sparse, dense):
+        v = keras.Variable(np.zeros((3, 2), "float32"))
+        opt = AdamW(
+            learning_rate=1.0, weight_decay=0.0, global_clipnorm=1.0,
+            beta_1=0.0, beta_2=0.0, epsilon=0.0,
+        )  # fmt: skip
+        # With beta_1 = beta_2 = 0 and no epsilon the update is g / |g|
+        # per element, so compare the clipped gradient through m instead.
+        opt.apply([grad], [v])
+        after.append(np.array(opt._momentums[0]))
+    # m = (1 - beta_1) * clipped gradient = the clipped gradient.
+    np.testing.assert_allclose(after[0], after[1], atol=1e-7)
+    np.testing.assert_allclose(after[1][1], [0.6, 0.8], atol=1e-6)
