@@ -375,6 +375,7 @@ def finetune_run(config, output, vocab=None, overwrite=False, verbose="auto"):
         optimizer=make_optimizer(config, total),
         jit_compile=config["jit_compile"],
     )
+    config = {**config, "jit_compile": bool(model.jit_compile)}  # resolved
     os.makedirs(output, exist_ok=True)
     shutil.copyfile(vocab, os.path.join(output, _tasks.VOCAB_FILE))
     _tasks.write_json(os.path.join(output, _tasks.CONFIG_FILE), config)

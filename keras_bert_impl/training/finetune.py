@@ -63,7 +63,9 @@ class FinetuneConfig:
         monitor: optional str. Log that picks `best.keras`, e.g.
             `"val_accuracy"`. Defaults to `"val_loss"` with an eval set,
             else `"loss"`.
-        jit_compile: bool. XLA-compile the steps. Defaults to `True`.
+        jit_compile: `True`, `False` or `"auto"` (default): XLA-compile
+            the steps; `"auto"` compiles except under mixed precision on
+            CPU, where XLA is slower (`resolve_jit_compile`).
         tensorboard_update_freq: `"epoch"` or int (steps).
 
     Example:
@@ -83,7 +85,7 @@ class FinetuneConfig:
     epsilon: float = 1e-6
     steps_per_epoch: int | None = None
     monitor: str | None = None
-    jit_compile: bool = True
+    jit_compile: bool | str = "auto"
     tensorboard_update_freq: str | int = "epoch"
 
     def __post_init__(self):

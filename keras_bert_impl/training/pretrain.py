@@ -36,6 +36,7 @@ from typing import Any
 import keras
 
 from keras_bert_impl.config import BertConfig
+from keras_bert_impl.models.encoder import resolve_jit_compile
 from keras_bert_impl.models.pretrainer import BertPretrainer
 from keras_bert_impl.training.distribute import STRATEGIES
 from keras_bert_impl.training.distribute import ReplicaXLAMixin
@@ -97,7 +98,9 @@ class PretrainingConfig:
             (single-replica strategies only).
         dtype: str. `"float32"`, `"mixed_bfloat16"` or `"mixed_float16"`
             (dynamic loss scaling).
-        jit_compile: bool. XLA-compile the train step.
+        jit_compile: `True`, `False` or `"auto"` (default): XLA-compile
+            the train step; `"auto"` compiles except under mixed
+            precision on CPU, where XLA is slower (`resolve_jit_compile`).
         strategy: str. See `get_strategy`.
         tpu_address: str. For `strategy="tpu"`: the TPU's name or
             `grpc://host:8470` address, `"local"` on a Cloud TPU VM, or
@@ -126,7 +129,7 @@ class PretrainingConfig:
     optimizer: str = "adamw"
     gradient_accumulation_steps: int = 1
     dtype: str = "float32"
-    jit_compile: bool = True
+    jit_compile: bool | str = "auto"
     strategy: str = "default"
     tpu_address: str = ""
     validation_steps: int = 10
@@ -315,8 +318,9 @@ def resolve_config(config: PretrainingConfig) -> PretrainingConfig:
 
     These are the values the run uses, and what `pretrain` writes to
     `pretraining_config.json`: `warmup_steps` (10% of the optimizer
-    updates, at most 10,000) and `max_predictions_per_seq`
-    (`ceil(0.15 × max_seq_length)`).
+    updates, at most 10,000), `max_predictions_per_seq`
+    (`ceil(0.15 × max_seq_length)`) and `jit_compile` (`"auto"` resolved
+    by `resolve_jit_compile`).
 
     Example:
     >>> config = PretrainingConfig(vocab="v.txt", train=["c.txt"],
@@ -335,6 +339,10 @@ def resolve_config(config: PretrainingConfig) -> PretrainingConfig:
         config,
         warmup_steps=_warmup_steps(config, updates),
         max_predictions_per_seq=max_predictions,
+        jit_compile=resolve_jit_compile(
+            config.jit_compile,
+            [keras.dtype_policies.get(config.dtype).compute_dtype],
+        ),
     )
 
 

@@ -210,3 +210,38 @@ def test_mixed_precision_survives_keras_save(tiny_config, tmp_path):
         "mixed_bfloat16"
     )
     assert build_encoder(tiny_config).get_config()["dtype"] is None
+
+
+@pytest.mark.parametrize(
+    "dtype, expected",
+    [(None, True), ("mixed_bfloat16", False), ("mixed_float16", False)],
+)
+def test_auto_jit_compile_skips_xla_for_16_bit_on_cpu(
+    tiny_config, dtype, expected
+):
+    """`compile()`'s default `"auto"`: XLA in float32; on a host without
+    GPU/TPU (this one), no XLA for 16-bit compute; explicit values win."""
+    assert not tf.config.list_logical_devices("GPU")
+    model = kbi.BertPretrainer(build_encoder(tiny_config, dtype=dtype))
+    model.compile()
+    assert model.jit_compile is expected
+    model.compile(jit_compile=True)
+    assert model.jit_compile is True
+    model.compile(jit_compile=False)
+    assert model.jit_compile is False
+    with pytest.raises(ValueError, match="jit_compile must be True, False"):
+        model.compile(jit_compile="yes")
+
+
+def test_resolved_pretraining_config_records_the_xla_choice():
+    from keras_bert_impl.training.pretrain import PretrainingConfig
+    from keras_bert_impl.training.pretrain import resolve_config
+
+    def resolved(**kw):
+        config = PretrainingConfig(vocab="v", train=["c"], logdir="r", **kw)
+        return resolve_config(config).jit_compile
+
+    assert resolved() is True
+    assert resolved(dtype="mixed_bfloat16") is False
+    assert resolved(dtype="mixed_bfloat16", jit_compile=True) is True
+    assert resolved(jit_compile=False) is False
