@@ -51,7 +51,7 @@ DEFAULT_SENTENCES = (
 
 @dataclasses.dataclass
 class QuickstartConfig:
-    """Settings of `run_quickstart` (defaults: the full run, ~4 minutes on 2 cores).
+    """Settings of `run_quickstart` (defaults: the full run, ~4 min).
 
     Args:
         workdir: str. Run folder: corpus, `vocab.txt`, `pretrain/`
