@@ -74,3 +74,44 @@ def test_mixed_bfloat16_outputs_near_float32(jit_compile):
     # LayerNorm outputs are O(1); bf16 keeps ~3 significant digits.
     np.testing.assert_allclose(out, ref, atol=0.1)
     assert np.abs(out - ref).mean() < 0.015
+
+
+def test_plain_attention_equals_keras_dot_product_attention():
+    # `benchmarks/bench_attention.py` times the block's plain attention
+    # against `keras.ops.dot_product_attention`; both must compute the same
+    # thing (inference: no attention dropout), padding mask included.
+    from keras_bert_impl.layers.encoder_block import TransformerEncoderBlock
+
+    block = TransformerEncoderBlock(num_heads=4, intermediate_dim=64)
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(3, 10, 32)).astype("float32")
+    mask = np.ones((3, 10), "int32")
+    mask[1, 6:] = 0
+    mask[2, 3:] = 0
+    block(x, padding_mask=mask)  # builds
+    ours = block._attention(x, mask, training=False)
+
+    def heads(dense):  # (batch, seq, heads, head_dim)
+        return keras.ops.reshape(dense(x), (3, 10, 4, 8))
+
+    context = keras.ops.dot_product_attention(
+        heads(block.query_dense),
+        heads(block.key_dense),
+        heads(block.value_dense),
+        mask=mask.astype(bool)[:, None, None, :],
+    )
+    fused = block.attention_output_dense(
+        keras.ops.reshape(context, (3, 10, 32))
+    )
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(ours),
+        keras.ops.convert_to_numpy(fused),
+        atol=1e-5,
+    )
+    # The padded keys matter: masking them changes the result.
+    unmasked = block._attention(x, np.ones_like(mask), training=False)
+    assert not np.allclose(
+        keras.ops.convert_to_numpy(unmasked)[1],
+        keras.ops.convert_to_numpy(ours)[1],
+        atol=1e-3,
+    )
