@@ -23,6 +23,9 @@ from tokenizers import BertWordPieceTokenizer  # noqa: E402
 from keras_bert_impl.tokenization.bert_tokenizer import BertTokenizer  # noqa: E402
 from tests.tokenization import corpora  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(__file__))
+import common  # noqa: E402
+
 VOCAB = os.path.join(
     os.path.dirname(__file__), "..", "tests", "data", "vocab", "uncased.txt"
 )
@@ -46,6 +49,7 @@ def main(argv=None):
     parser.add_argument("--lines", type=int, default=60000)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--batch-size", type=int, default=512)
+    parser.add_argument("--save", default="tokenizer.jsonl")
     args = parser.parse_args(argv)
 
     third = args.lines // 3
@@ -87,6 +91,7 @@ def main(argv=None):
     median = {k: statistics.median(v) for k, v in rates.items()}
     result = {
         "benchmark": "tokenizer",
+        **common.stamp(),
         "lines": len(lines),
         "tokens": num_tokens,
         "mismatched_lines": mismatches,
@@ -108,6 +113,10 @@ def main(argv=None):
         "load_average": os.getloadavg()[0],
     }
     print(json.dumps(result))
+    if args.save:
+        path = os.path.join(common.RESULTS_DIR, args.save)
+        with open(path, "a") as f:
+            f.write(json.dumps(result) + "\n")
     print(f"\n{'tokenizer':<18}{'median tok/s':>14}{'min':>12}{'max':>12}")
     for k, v in rates.items():
         print(f"{k:<18}{median[k]:>14,.0f}{min(v):>12,.0f}{max(v):>12,.0f}")
