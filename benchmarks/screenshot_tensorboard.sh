@@ -7,7 +7,9 @@ set -euo pipefail
 logdir=$1
 out=$2
 port=${3:-6123}
-# The four learning curves; any regex over the scalar tags works.
+# The four learning curves; any regex over the scalar tags works. The page
+# is the SCALARS dashboard (its SVG charts render headless; the TIME SERIES
+# page left its WebGL lines undrawn in Chromium here).
 tags=${TAGS:-accuracy%7Cmasked_lm_loss%7Cnext_sentence_loss}
 tensorboard=${TENSORBOARD:-tensorboard}
 "$tensorboard" --logdir "$logdir" --port "$port" --host localhost \
@@ -18,9 +20,9 @@ for _ in $(seq 60); do
     curl -sf "http://localhost:$port/data/environment" >/dev/null && break
     sleep 1
 done
-sleep 10  # TensorBoard reads the event files after it starts serving
+sleep 25  # TensorBoard reads the event files after it starts serving
 chromium --headless --no-sandbox --disable-gpu --hide-scrollbars \
-    --window-size=1400,1000 --virtual-time-budget=60000 \
+    --window-size=1400,1000 --virtual-time-budget=90000 \
     --screenshot="$out" \
-    "http://localhost:$port/?darkMode=false&tagFilter=$tags#timeseries"
+    "http://localhost:$port/?darkMode=false#scalars&tagFilter=$tags&_smoothingWeight=0.6"
 echo "wrote $out"
