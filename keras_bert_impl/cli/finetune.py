@@ -3,6 +3,7 @@
 import argparse
 
 from keras_bert_impl.cli import HelpFormatter
+from keras_bert_impl.cli import add_jit_options
 from keras_bert_impl.cli._tasks import RECIPE_DEFAULTS
 from keras_bert_impl.cli._tasks import TASKS
 
@@ -146,22 +147,7 @@ def register(subparsers) -> argparse.ArgumentParser:
         default="float32",
         help="compute precision (LayerNorm and softmax stay float32)",
     )
-    add(
-        "--no-jit",
-        dest="jit_compile",
-        action="store_const",
-        const=False,
-        default="auto",
-        help="do not XLA-compile the train step (default: XLA, except "
-        "under mixed precision on CPU, where XLA is measured slower)",
-    )
-    add(
-        "--jit",
-        dest="jit_compile",
-        action="store_const",
-        const=True,
-        help="XLA-compile the train step whatever the precision and device",
-    )
+    add_jit_options(add)
     add(
         "--overwrite",
         action="store_true",

@@ -2,6 +2,8 @@
 
 import argparse
 
+from keras_bert_impl.cli import add_jit_options
+
 
 def register(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
@@ -106,22 +108,7 @@ def register(subparsers) -> argparse.ArgumentParser:
         "address, 'local' on a Cloud TPU VM; empty: auto-detect "
         "(TPU_NAME, Cloud TPU metadata)",
     )
-    add(
-        "--no-jit",
-        dest="jit_compile",
-        action="store_const",
-        const=False,
-        default="auto",
-        help="do not XLA-compile the train step (default: XLA, except "
-        "under mixed precision on CPU, where XLA is measured slower)",
-    )
-    add(
-        "--jit",
-        dest="jit_compile",
-        action="store_const",
-        const=True,
-        help="XLA-compile the train step whatever the precision and device",
-    )
+    add_jit_options(add)
     add(
         "--validation-steps",
         type=int,

@@ -381,3 +381,32 @@ def test_casing_follows_the_pretraining_run(tmp_path):
     assert parser.parse_args(base).lower_case is None  # resolved later
     args = parser.parse_args([*base, "--no-lower-case"])
     assert args.lower_case is False
+
+
+@pytest.mark.parametrize("command", ["finetune", "pretrain"])
+def test_jit_flags(command):
+    """Default `"auto"` (resolved by the model: XLA except 16-bit on CPU);
+    `--no-jit` turns XLA off, `--jit` forces it."""
+    from keras_bert_impl.cli import build_parser
+
+    required = {
+        "finetune": [
+            "--task",
+            "classify",
+            "--train",
+            "t.csv",
+            "--output",
+            "o",
+            "--init",
+            "tiny",
+        ],
+        "pretrain": ["--vocab", "v.txt", "--train", "c.txt", "--logdir", "r"],
+    }[command]
+    parser = build_parser()
+    for extra, expected in (
+        ([], "auto"),
+        (["--no-jit"], False),
+        (["--jit"], True),
+    ):
+        args = parser.parse_args([command, *required, *extra])
+        assert args.jit_compile == expected
