@@ -16,6 +16,7 @@ original BERT code does); `finetune_hf.py`'s LambdaLR gives rate / warmup.
     PYTHONPATH=. python benchmarks/finetune_step_parity.py
 """
 
+import argparse
 import json
 import os
 import subprocess
@@ -64,7 +65,11 @@ print(json.dumps(losses))
 """
 
 
-def main():
+def main(argv=None):
+    argparse.ArgumentParser(
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    ).parse_args(argv)
     import keras
 
     from keras_bert_impl.models.tasks import BertClassifier

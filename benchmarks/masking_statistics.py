@@ -10,6 +10,7 @@ with whole-word masking: the share of candidate tokens selected, the
     python benchmarks/masking_statistics.py
 """
 
+import argparse
 import json
 import os
 import sys
@@ -80,7 +81,11 @@ def statistics(corpus, tokenizer, whole_word):
     }
 
 
-def main():
+def main(argv=None):
+    argparse.ArgumentParser(
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    ).parse_args(argv)
     from keras_bert_impl import BertTokenizer
 
     tokenizer = BertTokenizer(

@@ -1,0 +1,62 @@
+"""Every benchmark script imports from a fresh checkout and has --help.
+
+The benchmarks run outside CI (they time things, and their peers need the
+`bench` extra); this keeps them from rotting: each script's module-level
+code (imports, constants, argument parser) runs here. Scripts whose top
+level imports torch/transformers (the Hugging Face peers) are only
+compiled, as the test extra does not install them.
+"""
+
+import ast
+import contextlib
+import importlib.util
+import io
+import os
+import sys
+
+import pytest
+
+HERE = os.path.join(os.path.dirname(__file__), "..", "benchmarks")
+SCRIPTS = sorted(f for f in os.listdir(HERE) if f.endswith(".py"))
+BENCH_ONLY = ("torch", "transformers", "keras_hub")
+
+
+def _top_level_imports(path):
+    with open(path, encoding="utf-8") as f:
+        tree = ast.parse(f.read(), path)
+    names = set()
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            names |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_there_are_benchmarks():
+    assert "bench_pretrain_step.py" in SCRIPTS and len(SCRIPTS) >= 10
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_script_imports(script, monkeypatch):
+    path = os.path.join(HERE, script)
+    if _top_level_imports(path) & set(BENCH_ONLY):
+        with open(path, encoding="utf-8") as f:
+            compile(f.read(), path, "exec")
+        return
+    monkeypatch.syspath_prepend(HERE)
+    spec = importlib.util.spec_from_file_location(f"_bench_{script[:-3]}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    main = getattr(module, "main", None)
+    if main is None:
+        return  # a helper module (common.py, finetune_data.py, ...)
+    # main() reads sys.argv, or takes argv; it must parse it (a script
+    # without a parser would run its whole job here).
+    assert "argparse" in module.__dict__, f"{script}: main() parses no args"
+    monkeypatch.setattr(sys, "argv", [script, "--help"])
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), pytest.raises(SystemExit) as exit_:
+        main()
+    assert exit_.value.code == 0
+    assert "usage:" in out.getvalue()
