@@ -136,8 +136,12 @@ class TestResolveConfig:
         assert accumulated.warmup_steps == 2  # 10% of 20 updates
 
     def test_keeps_given_values(self, tmp_path):
-        config = tiny_run_config(tmp_path, warmup_steps=3)
+        config = tiny_run_config(tmp_path, warmup_steps=3, jit_compile=False)
         assert resolve_config(config) == config
+        # "auto" is resolved (float32: XLA); an explicit choice is kept.
+        auto = tiny_run_config(tmp_path, warmup_steps=3)
+        assert auto.jit_compile == "auto"
+        assert resolve_config(auto).jit_compile is True
 
 
 class TestCommandLine:
@@ -192,7 +196,8 @@ def test_tensorboard_checkpoint_and_encoder_export(tmp_path):
     path = os.path.join(config.logdir, "pretraining_config.json")
     with open(path, encoding="utf-8") as f:
         saved = json.load(f)
-    assert saved == config.to_dict()
+    # The config as given, with "auto" resolved (float32: XLA).
+    assert saved == {**config.to_dict(), "jit_compile": True}
     assert (
         latest_checkpoint_step(os.path.join(config.logdir, "checkpoints")) == 4
     )
