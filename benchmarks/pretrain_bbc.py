@@ -73,8 +73,8 @@ def evaluate(logdir, held_out, config, batches=20):
     from keras_bert_impl import BertTokenizer
     from keras_bert_impl import build_encoder
     from keras_bert_impl.data.pretraining import pretraining_dataset
+    from keras_bert_impl.optimizers import create_optimizer
     from keras_bert_impl.training.callbacks import restore_training_state
-    from keras_bert_impl.training.optimization import create_optimizer
     from keras_bert_impl.training.pretrain import PretrainingModel
     from keras_bert_impl.training.pretrain import resolve_bert_config
 
@@ -136,7 +136,7 @@ def main():
     )
     args = parser.parse_args()
 
-    from keras_bert_impl.tokenization.vocab import build_vocab
+    from keras_bert_impl.tokenization.vocab_learning import build_vocab
     from keras_bert_impl.training.pretrain import PretrainingConfig
     from keras_bert_impl.training.pretrain import pretrain
 

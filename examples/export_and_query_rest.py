@@ -42,7 +42,7 @@ from keras_bert_impl import assets
 
 def load_model(path):
     if path.endswith(".keras"):
-        import keras_bert_impl.models.tasks  # noqa: F401 (registers classes)
+        import keras_bert_impl.models  # noqa: F401 (registers classes)
 
         # compile=False: serving needs no optimizer (a fine-tuned model's
         # AdamW and learning-rate schedule are not rebuilt).

@@ -27,8 +27,8 @@ import numpy as np
 
 import keras_bert_impl as kbi
 from keras_bert_impl import assets
-from keras_bert_impl.models.tasks import BertClassifier
-from keras_bert_impl.training import create_optimizer
+from keras_bert_impl.models import BertClassifier
+from keras_bert_impl.optimizers import create_optimizer
 
 
 def rotten_tomatoes(folder, max_examples):

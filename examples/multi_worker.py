@@ -35,8 +35,8 @@ import keras
 import tensorflow as tf
 
 import keras_bert_impl as kbi
-from keras_bert_impl.training import create_optimizer
-from keras_bert_impl.training.callbacks import PretrainingTensorBoard
+from keras_bert_impl.optimizers import create_optimizer
+from keras_bert_impl.training.callbacks import TrainingTensorBoard
 from keras_bert_impl.training.distribute import is_chief
 from keras_bert_impl.training.distribute import worker_logdir
 from keras_bert_impl.training.pretrain import PretrainingModel
@@ -184,7 +184,7 @@ def main():
             dataset,
             epochs=args.steps // args.steps_per_epoch,
             steps_per_epoch=args.steps_per_epoch,
-            callbacks=[PretrainingTensorBoard(logdir, args.batch_size)],
+            callbacks=[TrainingTensorBoard(logdir, args.batch_size)],
             verbose=2,
         )
     print(

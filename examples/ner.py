@@ -30,8 +30,8 @@ from keras_bert_impl.data.ner import decode_word_labels
 from keras_bert_impl.data.ner import read_conll
 from keras_bert_impl.data.ner import word_entities
 from keras_bert_impl.evaluation import entity_scores
-from keras_bert_impl.models.tasks import BertTokenClassifier
-from keras_bert_impl.training import create_optimizer
+from keras_bert_impl.models import BertTokenClassifier
+from keras_bert_impl.optimizers import create_optimizer
 
 INPUTS = ("token_ids", "segment_ids", "padding_mask")
 

@@ -13,8 +13,8 @@ import argparse
 import keras
 
 import keras_bert_impl as kbi
-from keras_bert_impl.training import create_optimizer
-from keras_bert_impl.training.callbacks import PretrainingTensorBoard
+from keras_bert_impl.optimizers import create_optimizer
+from keras_bert_impl.training.callbacks import TrainingTensorBoard
 from keras_bert_impl.training.pretrain import PretrainingModel
 
 
@@ -82,7 +82,7 @@ def main():
         epochs=args.steps // steps_per_epoch,
         steps_per_epoch=steps_per_epoch,
         callbacks=[
-            PretrainingTensorBoard(args.logdir, args.batch_size),
+            TrainingTensorBoard(args.logdir, args.batch_size),
             keras.callbacks.BackupAndRestore(f"{args.logdir}/backup"),
         ],
     )

@@ -26,8 +26,8 @@ import keras_bert_impl as kbi
 from keras_bert_impl import assets
 from keras_bert_impl.data.squad import decode_squad
 from keras_bert_impl.evaluation import squad_scores
-from keras_bert_impl.models.tasks import BertQuestionAnswering
-from keras_bert_impl.training import create_optimizer
+from keras_bert_impl.models import BertQuestionAnswering
+from keras_bert_impl.optimizers import create_optimizer
 
 
 def main():

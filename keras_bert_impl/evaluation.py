@@ -1,6 +1,10 @@
-"""Task metrics: entity-level NER scores and the SQuAD EM / F1 metric.
+"""Task metrics on predictions: classification, regression, NER, SQuAD.
 
-Plain Python (no TensorFlow import), usable on predictions from anywhere.
+Plain Python and NumPy (no TensorFlow import), usable on predictions from
+anywhere; `keras-bert-impl evaluate` reports these.
+
+- `accuracy`, `macro_f1`: classification and multiple choice.
+- `pearson`, `spearman`: regression (STS-B).
 
 - `get_entities`, `entity_scores`: chunks of a BIO / IOB2 / IOB1 / BIOES
   tag sequence and micro precision / recall / F1 over exact (type, start,
@@ -16,8 +20,79 @@ Plain Python (no TensorFlow import), usable on predictions from anywhere.
 """
 
 import collections
+import math
 import re
 import string
+
+import numpy as np
+
+# -- classification and regression ---------------------------------------------
+
+
+def accuracy(y_true, y_pred) -> float:
+    """Share of equal labels.
+
+    Example:
+    >>> accuracy([0, 1, 1, 2], [0, 1, 2, 2])
+    0.75
+    """
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    return float((y_true == y_pred).mean())
+
+
+def macro_f1(y_true, y_pred, num_classes: int) -> float:
+    """Unweighted mean of the per-class F1 scores (a class never predicted
+    nor present scores 0).
+
+    Example:
+    >>> round(macro_f1([0, 0, 1, 1], [0, 1, 1, 1], 2), 4)
+    0.7333
+    """
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    scores = []
+    for c in range(num_classes):
+        tp = float(np.sum((y_pred == c) & (y_true == c)))
+        fp = float(np.sum((y_pred == c) & (y_true != c)))
+        fn = float(np.sum((y_pred != c) & (y_true == c)))
+        denom = 2 * tp + fp + fn
+        scores.append(2 * tp / denom if denom else 0.0)
+    return float(np.mean(scores))
+
+
+def pearson(x, y) -> float:
+    """Pearson's correlation coefficient (`nan` for a constant input).
+
+    Example:
+    >>> round(pearson([1, 2, 3], [2, 4, 7]), 4)
+    0.9934
+    """
+    x, y = np.asarray(x, "float64"), np.asarray(y, "float64")
+    x, y = x - x.mean(), y - y.mean()
+    denom = math.sqrt(float((x * x).sum() * (y * y).sum()))
+    return float((x * y).sum() / denom) if denom else float("nan")
+
+
+def spearman(x, y) -> float:
+    """Spearman's rank correlation (ties get their average rank).
+
+    Example:
+    >>> spearman([1, 2, 3, 4], [10, 20, 20, 40])
+    0.9486832980505138
+    """
+
+    def ranks(v):
+        v = np.asarray(v, "float64")
+        order = np.argsort(v, kind="mergesort")
+        r = np.empty(len(v))
+        r[order] = np.arange(len(v))
+        for value in np.unique(v):
+            tied = v == value
+            if tied.sum() > 1:
+                r[tied] = r[tied].mean()
+        return r
+
+    return pearson(ranks(x), ranks(y))
+
 
 # -- entity-level NER scores ---------------------------------------------------
 

@@ -33,11 +33,14 @@ import dataclasses
 import json
 import os
 import time
-import warnings
 from typing import Any
 
-CONFIG_FILE = "quickstart_config.json"
-RESULTS_FILE = "results.json"
+from keras_bert_impl import run_files
+from keras_bert_impl.checks import check_positive_int
+from keras_bert_impl.paths import prepare_output
+
+CONFIG_FILE = run_files.QUICKSTART_CONFIG_FILE
+RESULTS_FILE = run_files.RESULTS_FILE
 STAGES = 6
 
 DEFAULT_SENTENCES = (
@@ -71,7 +74,12 @@ class QuickstartConfig:
         pretrain_batch_size: int.
         pretrain_seq_length: int. Tokens per pretraining example.
         pretrain_learning_rate: float. Peak rate.
-        finetune_epochs: int. Passes over the training articles.
+        label_budget: int. Labelled training articles per topic for the
+            two fine-tunes (pretrained vs random init); the rest of the
+            training articles are used unlabelled, by pretraining only.
+        full_labels: bool. Also fine-tune the pretrained encoder on every
+            labelled training article (a third fine-tune).
+        finetune_epochs: int. Passes over the labelled articles.
         finetune_batch_size: int.
         finetune_seq_length: int. Tokens per article (the start is kept).
         finetune_learning_rate: float. Peak rate.
@@ -93,6 +101,8 @@ class QuickstartConfig:
     pretrain_batch_size: int = 32
     pretrain_seq_length: int = 128
     pretrain_learning_rate: float = 5e-4
+    label_budget: int = 20
+    full_labels: bool = False
     finetune_epochs: int = 6
     finetune_batch_size: int = 32
     finetune_seq_length: int = 128
@@ -134,21 +144,21 @@ class QuickstartConfig:
 
         Fills in `pretrain_steps_per_epoch` when it is None.
         """
-        for name in (
-            "vocab_size",
-            "pretrain_steps",
-            "pretrain_batch_size",
-            "pretrain_seq_length",
-            "finetune_epochs",
-            "finetune_batch_size",
-            "finetune_seq_length",
-        ):
-            value = getattr(self, name)
-            if type(value) is not int or value < 1:
-                raise ValueError(
-                    f"`{name}` must be a positive integer. Received: "
-                    f"{name}={value!r}"
+        check_positive_int(
+            **{
+                name: getattr(self, name)
+                for name in (
+                    "vocab_size",
+                    "pretrain_steps",
+                    "pretrain_batch_size",
+                    "pretrain_seq_length",
+                    "label_budget",
+                    "finetune_epochs",
+                    "finetune_batch_size",
+                    "finetune_seq_length",
                 )
+            }
+        )
         if self.vocab_size < 100:
             raise ValueError(
                 "`vocab_size` must be at least 100 (the special tokens and "
@@ -192,12 +202,8 @@ class QuickstartConfig:
                 "`sentences` must hold at least one sentence to classify. "
                 f"Received: sentences={self.sentences!r}"
             )
-        parent = os.path.dirname(os.path.abspath(self.workdir))
-        if not os.path.isdir(parent):
-            raise ValueError(
-                f"The parent folder of workdir does not exist: {parent}. "
-                f"Create it first. Received: workdir={self.workdir!r}"
-            )
+        prepare_output(self.workdir, "workdir", folder=True)
+        prepare_output(self.savedmodels, "savedmodels", folder=True)
 
 
 # -- stage 1: data -----------------------------------------------------------
@@ -242,11 +248,15 @@ def load_bbc_news(max_documents: int | None = None):
 
 
 def _write_corpus(examples, path):
-    """One article per line (for `build_vocab`) and JSON Lines (pretrain)."""
+    """One article per line (`build_vocab`) and JSON Lines with the topic
+    as `label` (`pretrain` reads only `text`; fine-tuning reads both)."""
     with open(path + ".txt", "w", encoding="utf-8") as f:
         f.writelines(text + "\n" for text, _ in examples)
     with open(path + ".jsonl", "w", encoding="utf-8") as f:
-        f.writelines(json.dumps({"text": text}) + "\n" for text, _ in examples)
+        f.writelines(
+            json.dumps({"text": text, "label": topic}) + "\n"
+            for text, topic in examples
+        )
     return path + ".txt", path + ".jsonl"
 
 
@@ -293,27 +303,28 @@ def run_quickstart(
     _, held_out_jsonl = _write_corpus(
         held_out, os.path.join(data_dir, "held_out")
     )
-    if len(train) < config.finetune_batch_size:
-        raise ValueError(
-            f"Only {len(train)} training articles, fewer than one batch: "
-            "lower `finetune_batch_size` or raise `max_documents`. Received: "
-            f"finetune_batch_size={config.finetune_batch_size}, "
-            f"max_documents={config.max_documents}"
-        )
+    labelled = label_subset(train, config.label_budget, config.seed)
+    _, labelled_jsonl = _write_corpus(
+        labelled, os.path.join(data_dir, "labelled")
+    )
     results["data"] = {
         "train_articles": len(train),
         "held_out_articles": len(held_out),
+        "labelled_articles": len(labelled),
+        "label_budget_per_topic": config.label_budget,
         "topics": topics,
         "train_corpus": train_txt,
     }
     print_fn(
         f"  {len(train)} training and {len(held_out)} held-out articles; "
-        f"topics: {', '.join(topics)}"
+        f"topics: {', '.join(topics)}; {len(labelled)} of the training "
+        f"articles labelled ({config.label_budget} per topic), the rest "
+        "unlabelled"
     )
 
     # 2. vocab
     stage(2, f"vocab: learn {config.vocab_size} WordPiece tokens")
-    from keras_bert_impl.tokenization.vocab import build_vocab
+    from keras_bert_impl.tokenization.vocab_learning import build_vocab
 
     vocab_path = os.path.join(workdir, "vocab.txt")
     t0 = time.time()
@@ -348,26 +359,54 @@ def run_quickstart(
         config, vocab_path, train_jsonl, held_out_jsonl, verbose, print_fn
     )
 
-    # 4. fine-tune
-    stage(4, f"fine-tune: classify the {len(topics)} topics")
-    model, tokenizer, finetune_results = _finetune(
-        config,
-        results["pretrain"]["encoder"],
-        vocab_path,
-        train,
-        held_out,
-        topics,
-        verbose,
-        print_fn,
+    # 4. fine-tune: pretrained vs random init, same recipe and labels
+    stage(
+        4,
+        f"fine-tune on {len(labelled)} labelled articles: pretrained "
+        "encoder vs random init",
     )
-    results["finetune"] = finetune_results
+    runs = {
+        "pretrained": (results["pretrain"]["logdir"], labelled_jsonl),
+        "random_init": ("tiny", labelled_jsonl),
+    }
+    if config.full_labels:
+        runs["pretrained_all_labels"] = (
+            results["pretrain"]["logdir"], train_jsonl
+        )  # fmt: skip
+    finetunes = {}
+    for name, (init, train_file) in runs.items():
+        finetunes[name] = _finetune(
+            config, name, init, vocab_path, train_file, held_out_jsonl,
+            held_out, verbose, print_fn,
+        )  # fmt: skip
+    results["finetune"] = finetunes
+    results["heldout_accuracy_pretrained"] = finetunes["pretrained"][
+        "held_out_accuracy"
+    ]
+    results["heldout_accuracy_random_init"] = finetunes["random_init"][
+        "held_out_accuracy"
+    ]
+    gain = (
+        results["heldout_accuracy_pretrained"]
+        - results["heldout_accuracy_random_init"]
+    )
+    print_fn(
+        f"  held-out accuracy, {len(labelled)} labels: pretrained "
+        f"{results['heldout_accuracy_pretrained']:.3f} vs random init "
+        f"{results['heldout_accuracy_random_init']:.3f} "
+        f"({100 * gain:+.1f} points from pretraining)"
+    )
+    finetune_results = finetunes["pretrained"]
 
     # 5. export
     stage(5, "export: TF Serving SavedModel (raw text in, topic out)")
     from keras_bert_impl.export.serving import export_savedmodel
+    from keras_bert_impl.export.serving import next_version
+    from keras_bert_impl.training.finetune import load_finetuned
 
+    model, tokenizer = load_finetuned(finetune_results["logdir"])
     folder = os.path.join(config.savedmodels, config.name)
-    version = config.version or _next_version(folder)
+    version = config.version or next_version(folder)
     t0 = time.time()
     path = export_savedmodel(
         model,
@@ -375,8 +414,6 @@ def run_quickstart(
         os.path.join(folder, str(version)),
         max_length=config.finetune_seq_length,
         jit_compile=config.jit_compile,
-        task="classifier",
-        label_names=topics,
     )
     results["export"] = {
         "path": str(path),
@@ -406,13 +443,13 @@ def run_quickstart(
 
     total = time.time() - start
     results["seconds"] = round(total, 1)
-    with open(os.path.join(workdir, RESULTS_FILE), "w", encoding="utf-8") as f:
-        json.dump(results, f, indent=2)
-        f.write("\n")
+    run_files.write_json(os.path.join(workdir, RESULTS_FILE), results)
     print_fn(
-        f"\ndone in {total / 60:.1f} min. Held-out accuracy "
-        f"{finetune_results['held_out_accuracy']:.3f} "
-        f"(majority class {finetune_results['majority_baseline']:.3f}). "
+        f"\ndone in {total / 60:.1f} min. Held-out accuracy with "
+        f"{len(labelled)} labels: pretrained "
+        f"{results['heldout_accuracy_pretrained']:.3f}, random init "
+        f"{results['heldout_accuracy_random_init']:.3f} (majority class "
+        f"{finetune_results['majority_baseline']:.3f}). "
         f"Numbers: {os.path.join(workdir, RESULTS_FILE)}; "
         f"logs: tensorboard --logdir {workdir}"
     )
@@ -421,13 +458,6 @@ def run_quickstart(
 
 def _as_str(value):
     return value.decode() if isinstance(value, bytes) else str(value)
-
-
-def _next_version(folder: str) -> int:
-    if not os.path.isdir(folder):
-        return 1
-    versions = [int(n) for n in os.listdir(folder) if n.isdigit()]
-    return max(versions, default=0) + 1
 
 
 def _pretrain(config, vocab_path, train_jsonl, held_out_jsonl, verbose, out):
@@ -451,15 +481,12 @@ def _pretrain(config, vocab_path, train_jsonl, held_out_jsonl, verbose, out):
         seed=config.seed,
     )
     t0 = time.time()
-    with warnings.catch_warnings():
-        # Keras' `fit` warns that a tf.data stream ignores shuffle=True.
-        warnings.filterwarnings("ignore", message=".*shuffle=True.*")
-        history = pretrain(pretraining, verbose="auto" if verbose else 2)
+    history = pretrain(pretraining, verbose="auto" if verbose else 2)
     seconds = time.time() - t0
     last = {k: float(v[-1]) for k, v in history.history.items()}
     result = {
         "logdir": logdir,
-        "encoder": os.path.join(logdir, "encoder"),
+        "encoder": os.path.join(logdir, run_files.ENCODER_DIR),
         "seconds": round(seconds, 1),
         "steps": config.pretrain_steps,
         **{k: round(v, 4) for k, v in sorted(last.items())},
@@ -479,113 +506,75 @@ def _pretrain(config, vocab_path, train_jsonl, held_out_jsonl, verbose, out):
     return result
 
 
-def _finetune(
-    config, encoder_dir, vocab_path, train, held_out, topics, verbose, out
-):
-    import keras
-    import numpy as np
-    import tensorflow as tf
+def label_subset(examples, per_topic: int, seed: int = 0):
+    """`per_topic` examples of each topic (all of a smaller topic), drawn
+    with a seeded shuffle, in the original order.
 
-    from keras_bert_impl.checkpoints.io import load_checkpoint
-    from keras_bert_impl.tokenization.bert_tokenizer import BertTokenizer
-    from keras_bert_impl.training.optimization import create_optimizer
+    Example:
+    >>> data = [("a", "x"), ("b", "y"), ("c", "x"), ("d", "y"), ("e", "x")]
+    >>> sorted(label_subset(data, 1, seed=0)) == sorted(set(
+    ...     label_subset(data, 1, seed=0)))
+    True
+    >>> sorted(t for _, t in label_subset(data, 2))
+    ['x', 'x', 'y', 'y']
+    """
+    import random
 
-    tokenizer = BertTokenizer(vocab_path)
-    index = {topic: i for i, topic in enumerate(topics)}
+    order = list(range(len(examples)))
+    random.Random(seed).shuffle(order)
+    taken, keep = {}, set()
+    for i in order:
+        topic = examples[i][1]
+        if taken.get(topic, 0) < per_topic:
+            taken[topic] = taken.get(topic, 0) + 1
+            keep.add(i)
+    return [e for i, e in enumerate(examples) if i in keep]
 
-    batch_size = config.finetune_batch_size
 
-    def dataset(examples, training):
-        # One batch shape throughout, so XLA compiles each step once: the
-        # training set drops its last partial batch; the held-out set is
-        # padded to whole batches with rows of weight 0.
-        texts = [text for text, _ in examples]
-        labels = [index[t] for _, t in examples]
-        weights = [1.0] * len(texts)
-        if not training:
-            pad = -len(texts) % batch_size
-            texts, labels = texts + [""] * pad, labels + [0] * pad
-            weights += [0.0] * pad
-        ds = tf.data.Dataset.from_tensor_slices(
-            (texts, np.array(labels, np.int32), np.array(weights, np.float32))
-        )
-        if training:
-            ds = ds.shuffle(len(texts), seed=config.seed)
-        ds = ds.batch(batch_size, drop_remainder=True)
-        return ds.map(
-            lambda x, y, w: (
-                tokenizer.encode(x, max_length=config.finetune_seq_length),
-                y,
-                w,
-            ),
-            num_parallel_calls=tf.data.AUTOTUNE,
-        ).prefetch(tf.data.AUTOTUNE)
+def _finetune(config, name, init, vocab, train_jsonl, held_out_jsonl,
+              held_out, verbose, out):  # fmt: skip
+    """Stage 4: `run_finetuning` from `init`, as a user would call it."""
+    from keras_bert_impl.training.finetune import FinetuneConfig
+    from keras_bert_impl.training.finetune import run_finetuning
 
-    keras.utils.set_random_seed(config.seed)
-    encoder, _ = load_checkpoint(encoder_dir)
-    model = _classifier(encoder, topics)
-    steps = config.finetune_epochs * max(1, len(train) // batch_size)
-    model.compile(
-        optimizer=create_optimizer(
-            config.finetune_learning_rate,
-            total_steps=steps,
-            warmup_steps=max(1, steps // 10),
-        ),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        weighted_metrics=[
-            keras.metrics.SparseCategoricalAccuracy(name="accuracy")
-        ],
-        jit_compile=config.jit_compile,
-    )
-    logdir = os.path.join(config.workdir, "classifier")
-    t0 = time.time()
-    model.fit(
-        dataset(train, training=True),
+    logdir = os.path.join(config.workdir, f"classifier_{name}")
+    finetuning = FinetuneConfig(
+        task="classify",
+        init=init,
+        vocab=vocab,
+        train=[train_jsonl],
+        eval=[held_out_jsonl],
         epochs=config.finetune_epochs,
-        validation_data=dataset(held_out, training=False),
-        callbacks=[keras.callbacks.TensorBoard(logdir)],
-        shuffle=False,  # the dataset shuffles itself
-        verbose="auto" if verbose else 2,
+        batch_size=config.finetune_batch_size,
+        max_seq_length=config.finetune_seq_length,
+        learning_rate=config.finetune_learning_rate,
+        jit_compile=config.jit_compile,
+        seed=config.seed,
+    )
+    t0 = time.time()
+    metrics = run_finetuning(
+        finetuning, logdir, overwrite=True, verbose="auto" if verbose else 2
     )
     seconds = time.time() - t0
-    _, accuracy = model.evaluate(
-        dataset(held_out, training=False), verbose="auto" if verbose else 0
-    )
-    counts = np.bincount([index[t] for _, t in held_out], minlength=len(topics))
-    majority = counts.max() / counts.sum()
-    model_path = os.path.join(logdir, "model.keras")
-    model.save(model_path)
+    counts = {}
+    for _, topic in held_out:
+        counts[topic] = counts.get(topic, 0) + 1
+    majority = max(counts.values()) / len(held_out)
+    accuracy = metrics["accuracy"]
+    model_path = os.path.join(logdir, run_files.MODEL_FILE)
     out(
-        f"  {config.finetune_epochs} epoch(s) in {seconds / 60:.1f} min; "
-        f"held-out accuracy {accuracy:.3f} on {len(held_out)} articles "
-        f"(majority class {majority:.3f})"
+        f"  {name}: {config.finetune_epochs} epoch(s) in {seconds / 60:.1f} "
+        f"min; held-out accuracy {accuracy:.3f} on {len(held_out)} articles "
+        f"(majority class {majority:.3f}); tensorboard --logdir {logdir}"
     )
-    out(f"  model: {model_path}")
-    out(f"  TensorBoard: tensorboard --logdir {logdir}")
-    result = {
+    return {
+        "init": init,
         "logdir": logdir,
         "model": model_path,
         "seconds": round(seconds, 1),
         "epochs": config.finetune_epochs,
         "held_out_accuracy": round(float(accuracy), 4),
+        "held_out_macro_f1": round(float(metrics["macro_f1"]), 4),
         "held_out_articles": len(held_out),
         "majority_baseline": round(float(majority), 4),
     }
-    return model, tokenizer, result
-
-
-def _classifier(encoder, topics):
-    """`BertClassifier` (pooled output -> dropout -> dense) over `encoder`."""
-    try:
-        from keras_bert_impl.models.tasks import BertClassifier
-    except ImportError:  # task models not installed yet: same graph inline
-        import keras
-
-        pooled = encoder.output["pooled_output"]
-        logits = keras.layers.Dense(
-            len(topics),
-            kernel_initializer=keras.initializers.TruncatedNormal(stddev=0.02),
-            name="logits",
-        )(keras.layers.Dropout(0.1)(pooled))
-        return keras.Model(encoder.input, logits, name="bert_classifier")
-    return BertClassifier(encoder, len(topics), label_names=topics)

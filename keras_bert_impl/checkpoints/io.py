@@ -13,8 +13,8 @@ model. Weights stored as float16, bfloat16 or float64 are cast to float32
 (the variable dtype of every policy this package uses, including
 `"mixed_bfloat16"`); integer tensors are rejected.
 
-Saving writes into a temporary folder beside the target and renames it into
-place, so an interrupted save leaves no partial checkpoint. Arrays are
+Saving writes into a staging folder beside the target and swaps it in
+whole, so an interrupted save leaves no partial checkpoint. Arrays are
 written as float32, so a save/load round trip in either format (or across
 formats) gives bit-identical weights.
 """
@@ -22,11 +22,11 @@ formats) gives bit-identical weights.
 import os
 import re
 import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from keras_bert_impl import run_files
 from keras_bert_impl.checkpoints import hf
 from keras_bert_impl.checkpoints import tf1
 from keras_bert_impl.checkpoints.layout import POSITION_EMBEDDING
@@ -34,6 +34,10 @@ from keras_bert_impl.checkpoints.layout import SEGMENT_EMBEDDING
 from keras_bert_impl.checkpoints.layout import TOKEN_EMBEDDING
 from keras_bert_impl.checkpoints.layout import expected_shapes
 from keras_bert_impl.checkpoints.layout import model_variables
+from keras_bert_impl.models.encoder import BertEncoder
+from keras_bert_impl.models.encoder import build_encoder
+from keras_bert_impl.models.pretrainer import BertPretrainer
+from keras_bert_impl.paths import StagedFolder
 
 FORMATS = {"hf": hf, "tf1": tf1}
 # Embedding tables whose size comes from a config field: a mismatch means
@@ -173,13 +177,9 @@ def load_checkpoint(path, with_heads=False, dtype=None):
     config = checkpoint.config
     arrays = _read_validated(checkpoint, with_heads)
 
-    from keras_bert_impl.models.encoder import build_encoder
-
     encoder = build_encoder(config, dtype=dtype)
     model = encoder
     if with_heads:
-        from keras_bert_impl.models.pretrainer import BertPretrainer
-
         model = BertPretrainer(encoder)
         variables = model_variables(encoder, model)
     else:
@@ -317,14 +317,19 @@ def save_checkpoint(model, path, format="hf", vocab=None, overwrite=False):
     `checkpoint` state file with the original Google names (heads under
     `cls/` for a pretrainer). Weights are written as float32.
 
-    The checkpoint is written into a temporary folder beside `path` and
-    renamed into place.
+    The checkpoint is written into a staging folder beside `path` and
+    swapped in whole (`keras_bert_impl.paths.StagedFolder`): an
+    interrupted save leaves the previous checkpoint, never a mix.
 
     Args:
         model: `BertEncoder` or `BertPretrainer`.
         path: str or path of the folder to create.
         format: str. `"hf"` (default) or `"tf1"`.
-        vocab: optional path of a `vocab.txt` to copy beside the weights.
+        vocab: optional `BertTokenizer`, or path of a `vocab.txt`, saved
+            beside the weights with the tokenizer's settings
+            (`tokenizer_config.json`: casing; for a path, the settings
+            stored beside it, if any), so loading the folder needs no
+            side file.
         overwrite: bool. Replace an existing non-empty folder. Defaults to
             `False`.
 
@@ -348,9 +353,6 @@ def save_checkpoint(model, path, format="hf", vocab=None, overwrite=False):
     ['bert_config.json', 'bert_model.ckpt.data-00000-of-00001',
      'bert_model.ckpt.index', 'checkpoint']
     """
-    from keras_bert_impl.models.encoder import BertEncoder
-    from keras_bert_impl.models.pretrainer import BertPretrainer
-
     if format not in FORMATS:
         raise ValueError(
             f"Unknown checkpoint format {format!r}. Choose one of "
@@ -370,53 +372,27 @@ def save_checkpoint(model, path, format="hf", vocab=None, overwrite=False):
     config = encoder.bert_config
     if format == "tf1":
         config.to_google_dict()  # raises early if TF1 cannot express it
-    if vocab is not None and not Path(vocab).is_file():
-        raise FileNotFoundError(f"No vocabulary file at {vocab}.")
+    tokenizer_settings = None
+    if isinstance(vocab, str | os.PathLike):
+        if not Path(vocab).is_file():
+            raise FileNotFoundError(f"No vocabulary file at {vocab}.")
+        settings = run_files.read_tokenizer_settings(Path(vocab).parent)
+        if settings.pop("source") is not None:
+            tokenizer_settings = settings
     from keras import ops
 
     arrays = {
         name: np.asarray(ops.convert_to_numpy(variable), dtype=np.float32)
         for name, variable in variables.items()
     }
-    target = Path(path)
-    _check_target(target, overwrite)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
-        FORMATS[format].write(tmp, config, arrays, with_heads)
-        if vocab is not None:
-            shutil.copyfile(vocab, tmp / "vocab.txt")
-        _replace_dir(tmp, target, overwrite)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return target
-
-
-def _check_target(target, overwrite):
-    """Refuses to replace a file, or a non-empty folder unless allowed."""
-    if target.exists() and not target.is_dir():
-        raise FileExistsError(f"{target} exists and is not a folder.")
-    if target.is_dir() and any(target.iterdir()) and not overwrite:
-        raise FileExistsError(
-            f"{target} exists and is not empty; pass overwrite=True "
-            "(--overwrite) to replace it."
-        )
-
-
-def _replace_dir(tmp, target, overwrite):
-    """Renames `tmp` to `target`, moving an old `target` aside first."""
-    _check_target(target, overwrite)  # again: it may have changed meanwhile
-    if target.is_dir() and not any(target.iterdir()):
-        target.rmdir()
-    if not target.exists():
-        os.replace(tmp, target)
-        return
-    old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=tmp.parent))
-    os.replace(target, old / "x")
-    try:
-        os.replace(tmp, target)
-    except OSError:
-        os.replace(old / "x", target)  # put the old checkpoint back
-        raise
-    finally:
-        shutil.rmtree(old, ignore_errors=True)
+    staged = StagedFolder(path, overwrite=overwrite, what="checkpoint folder")
+    with staged as tmp:
+        FORMATS[format].write(Path(tmp), config, arrays, with_heads)
+        if isinstance(vocab, str | os.PathLike):
+            shutil.copyfile(vocab, os.path.join(tmp, run_files.VOCAB_FILE))
+            if tokenizer_settings is not None:
+                run_files.write_tokenizer_settings(tmp, **tokenizer_settings)
+        elif vocab is not None:
+            vocab.save(tmp)  # a BertTokenizer: vocab.txt + its settings
+        staged.commit()
+    return Path(path)

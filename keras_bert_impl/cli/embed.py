@@ -42,7 +42,8 @@ def register(subparsers):
     parser.add_argument(
         "--cased",
         action="store_true",
-        help="keep case and accents (for cased vocabularies)",
+        help="keep case and accents (default: the casing stored with the "
+        "vocabulary, else lower-case)",
     )
     parser.add_argument(
         "--pooling",
@@ -69,30 +70,27 @@ def run(args) -> int:
             f"No checkpoint at {checkpoint!r}: pass a Hugging Face directory "
             "(config.json + model.safetensors) or a TF1 checkpoint directory."
         )
-    folder = checkpoint
-    if not os.path.isdir(folder):
-        folder = os.path.dirname(folder)
-    vocab = args.vocab or os.path.join(folder, "vocab.txt")
-    if not os.path.isfile(vocab):
-        raise FileNotFoundError(
-            f"No vocab.txt at {vocab!r}: pass --vocab with the checkpoint's "
-            "WordPiece vocabulary."
-        )
     sentences = list(args.sentences) or list(DEFAULT_SENTENCES)
 
     import numpy as np
 
     from keras_bert_impl.checkpoints.io import load_checkpoint
-    from keras_bert_impl.tokenization.bert_tokenizer import BertTokenizer
+    from keras_bert_impl.checkpoints.resolve import check_vocabulary_size
+    from keras_bert_impl.checkpoints.resolve import load_tokenizer
+    from keras_bert_impl.checkpoints.resolve import resolve_checkpoint
 
-    encoder, config = load_checkpoint(checkpoint)
-    tokenizer = BertTokenizer(vocab, lower_case=not args.cased)
-    if tokenizer.vocabulary_size != config.vocabulary_size:
-        raise ValueError(
-            f"The vocabulary {vocab!r} has {tokenizer.vocabulary_size} "
-            f"entries but the checkpoint expects {config.vocabulary_size}. "
-            "Pass the vocab.txt the checkpoint was trained with."
+    if args.vocab is not None and not os.path.isfile(args.vocab):
+        raise FileNotFoundError(
+            f"No vocab.txt at {args.vocab!r}: pass --vocab with the "
+            "checkpoint's WordPiece vocabulary."
         )
+    tokenizer = load_tokenizer(
+        checkpoint, vocab=args.vocab, lower_case=False if args.cased else None
+    )
+    encoder, config = load_checkpoint(resolve_checkpoint(checkpoint)[0])
+    check_vocabulary_size(
+        config.vocabulary_size, tokenizer, f"the checkpoint {checkpoint}"
+    )
     max_length = min(args.max_length, config.max_sequence_length)
     inputs = tokenizer.encode(sentences, max_length=max_length)
     encoder.compile()  # XLA

@@ -37,12 +37,13 @@ def register(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
-    from keras_bert_impl.cli import _runner
-    from keras_bert_impl.cli import _tasks
+    from keras_bert_impl import run_files
+    from keras_bert_impl.training.evaluate import evaluate_model
+    from keras_bert_impl.training.finetune import load_finetuned
 
-    _tasks.read_run(args.model)  # a clear error before TensorFlow work
-    results = _runner.evaluate_run(
-        args.model, list(args.data), progress=not args.quiet
+    model, tokenizer, config = load_finetuned(args.model, return_config=True)
+    results = evaluate_model(
+        config, model, tokenizer, list(args.data), progress=not args.quiet
     )
     for key, value in sorted(results.items()):
         if isinstance(value, float):
@@ -50,5 +51,7 @@ def run(args) -> int:
         elif isinstance(value, int):
             print(f"{key}: {value}")
     if args.output:
-        _tasks.write_json(args.output, results)
+        from keras_bert_impl.paths import prepare_output
+
+        run_files.write_json(prepare_output(args.output, "--output"), results)
     return 0

@@ -36,14 +36,14 @@ def register(subparsers) -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--tokenizer",
-        help="folder with vocab.txt (and tokenizer.json), or a vocab.txt "
-        "(default: the model's folder)",
+        help="folder with vocab.txt (and its tokenizer_config.json), or a "
+        "vocab.txt (default: the model's folder)",
     )
     parser.add_argument(
         "--cased",
         action="store_true",
-        help="keep case and accents (a tokenizer.json decides instead; "
-        "default: lower-case, or the casing a finetune run trained with)",
+        help="keep case and accents (default: the casing stored with the "
+        "vocabulary, e.g. tokenizer_config.json, else lower-case)",
     )
     parser.add_argument(
         "--max-length",
@@ -78,61 +78,37 @@ def register(subparsers) -> argparse.ArgumentParser:
     return parser
 
 
-def next_version(folder: str) -> int:
-    """One more than the highest integer version in `folder` (1 if none)."""
-    if not os.path.isdir(folder):
-        return 1
-    versions = [int(n) for n in os.listdir(folder) if n.isdigit()]
-    return max(versions, default=0) + 1
+def load_model_and_tokenizer(model_path: str, tokenizer_path=None,
+                             cased: bool = False):  # fmt: skip
+    """The model and tokenizer `--model` / `--tokenizer` name.
 
-
-def _load_model(path: str):
+    A fine-tuning run folder gives its task model, a `.keras` file its
+    model, a checkpoint folder (Hugging Face, TF1, or a `pretrain` run) its
+    encoder; the tokenizer is the one stored beside the model (or in
+    `--tokenizer`), its casing read from the tokenizer files unless
+    `cased` forces it (`keras_bert_impl.checkpoints.resolve.load_tokenizer`).
+    """
     import keras
 
     import keras_bert_impl.models  # noqa: F401  (registers the classes)
-
-    try:
-        import keras_bert_impl.models.tasks  # noqa: F401
-    except ImportError:
-        pass
-    # compile=False: serving needs no optimizer, and a fine-tuned model's
-    # optimizer (AdamW + its schedule) need not deserialize here.
-    if os.path.isfile(path) and path.endswith(".keras"):
-        return keras.saving.load_model(path, compile=False)
-    if os.path.isfile(os.path.join(path, "model.keras")):  # a finetune run
-        return keras.saving.load_model(
-            os.path.join(path, "model.keras"), compile=False
-        )
+    from keras_bert_impl import run_files
     from keras_bert_impl.checkpoints.io import load_checkpoint
+    from keras_bert_impl.checkpoints.resolve import load_tokenizer
+    from keras_bert_impl.checkpoints.resolve import resolve_checkpoint
+    from keras_bert_impl.training.finetune import load_finetuned
 
-    model, _ = load_checkpoint(path)
-    return model
-
-
-def _load_tokenizer(path: str, cased: bool):
-    from keras_bert_impl.tokenization.bert_tokenizer import BertTokenizer
-
-    if os.path.isfile(path):
-        return BertTokenizer(path, lower_case=not cased)
-    if os.path.isfile(os.path.join(path, "tokenizer.json")):
-        return BertTokenizer.load(path)
-    vocab = os.path.join(path, "vocab.txt")
-    if not os.path.isfile(vocab):
-        raise FileNotFoundError(
-            f"No vocab.txt in {path!r}: pass --tokenizer with the folder or "
-            "the vocab.txt the model was trained with."
-        )
-    return BertTokenizer(vocab, lower_case=not cased and _run_lower_case(path))
-
-
-def _run_lower_case(folder: str) -> bool:
-    """The casing a `finetune` run folder trained with (True elsewhere)."""
-    from keras_bert_impl.cli import _tasks
-
-    path = os.path.join(folder, _tasks.CONFIG_FILE)
-    if not os.path.isfile(path):
-        return True
-    return bool(_tasks.read_run(folder).get("lower_case", True))
+    if os.path.isdir(model_path) and run_files.is_finetune_run(model_path):
+        model, _ = load_finetuned(model_path)
+    elif os.path.isfile(model_path) and model_path.endswith(".keras"):
+        # compile=False: serving needs no optimizer.
+        model = keras.saving.load_model(model_path, compile=False)
+        model_path = os.path.dirname(os.path.abspath(model_path))
+    else:
+        model, _ = load_checkpoint(resolve_checkpoint(model_path)[0])
+    tokenizer = load_tokenizer(
+        tokenizer_path or model_path, lower_case=False if cased else None
+    )
+    return model, tokenizer
 
 
 def run(args) -> int:
@@ -142,23 +118,20 @@ def run(args) -> int:
             "`keras-bert-impl finetune` output folder, or a checkpoint "
             "(Hugging Face folder or TF1)."
         )
+    _check_name(args.name)
+    from keras_bert_impl.export.serving import export_savedmodel
+    from keras_bert_impl.export.serving import next_version
+
     folder = os.path.join(args.root, args.name)
     version = args.version if args.version is not None else next_version(folder)
     if version < 0:
         raise ValueError(
             f"--version must be a non-negative integer. Received: {version}"
         )
-    model_dir = args.model if os.path.isdir(args.model) else None
-    tokenizer_path = (
-        args.tokenizer
-        or model_dir
-        or os.path.dirname(os.path.abspath(args.model))
+
+    model, tokenizer = load_model_and_tokenizer(
+        args.model, args.tokenizer, args.cased
     )
-
-    from keras_bert_impl.export.serving import export_savedmodel
-
-    model = _load_model(args.model)
-    tokenizer = _load_tokenizer(tokenizer_path, args.cased)
     labels = None
     if args.labels:
         labels = [s.strip() for s in args.labels.split(",")]
@@ -180,3 +153,19 @@ def run(args) -> int:
         "load with `import tensorflow_text` before tf.saved_model.load"
     )
     return 0
+
+
+def _check_name(name: str) -> None:
+    """A TF Serving model name: one folder under --root, no path parts."""
+    if (
+        not name
+        or name in (".", "..")
+        or os.sep in name
+        or (os.altsep and os.altsep in name)
+        or name.startswith(".")
+    ):
+        raise ValueError(
+            "--name must be a plain folder name (letters, digits, '-', '_'; "
+            "no '/', no leading '.'): it becomes <root>/<name>/<version>. "
+            f"Received: --name {name!r}"
+        )

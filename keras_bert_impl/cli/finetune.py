@@ -1,35 +1,70 @@
-"""`keras-bert-impl finetune`: fine-tune a task model with model.fit."""
+"""`keras-bert-impl finetune`: fine-tune a task model with model.fit.
+
+The flags map one to one onto `FinetuneConfig` (`to_config`); the run is
+`keras_bert_impl.training.finetune.run_finetuning`, the library's one
+fine-tuning path. Which options a task reads comes from the task registry
+(`keras_bert_impl.tasks`).
+"""
 
 import argparse
 
 from keras_bert_impl.cli import HelpFormatter
+from keras_bert_impl.cli import UsageError
 from keras_bert_impl.cli import add_jit_options
-from keras_bert_impl.cli._tasks import RECIPE_DEFAULTS
-from keras_bert_impl.cli._tasks import TASKS
+from keras_bert_impl.tasks import OPTION_DEFAULTS
+from keras_bert_impl.tasks import OPTION_FLAGS
+from keras_bert_impl.tasks import TASKS
+from keras_bert_impl.tasks import get_task
 
+# The paper's recipe (section 4 and appendix A.3); FinetuneConfig's defaults
+# (config.py-style plain values: the CLI does not import TensorFlow here).
+RECIPE_DEFAULTS = {
+    "epochs": 3,
+    "batch_size": 32,
+    "learning_rate": 3e-5,
+    "warmup_ratio": 0.1,
+    "weight_decay": 0.01,
+    "dropout": 0.1,
+    "max_seq_length": 128,
+}
 _INIT_HELP = (
     "starting weights: a Hugging Face folder (config.json + "
     "model.safetensors), an original TF1 checkpoint (folder or prefix), a "
     "`keras-bert-impl pretrain` run folder, or a preset name (tiny, mini, "
     "small, medium, base, large: random weights, needs --vocab)"
 )
+_OPTION_HELP = {
+    "text_column": "text column (default: text, sentence, sentence1, "
+    "question or premise)",
+    "text_pair_column": "second text column (default: text_pair, sentence2 "
+    "or hypothesis)",
+    "label_column": "label column (default: label)",
+    "file_format": "file format: auto (from the names), csv, tsv, jsonl; "
+    "for ner conll or peoples_daily (default: auto)",
+    "doc_stride": "window stride (default: 128)",
+    "max_query_length": "question pieces kept (default: 64)",
+}
+
+
+def _tasks_using(option):
+    return [t.name for t in TASKS.values() if option in t.options]
 
 
 def register(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "finetune",
-        help="fine-tune a task model (classify, pair, regress, ner, squad, "
-        "choice)",
+        help=f"fine-tune a task model ({', '.join(TASKS)})",
         description=(
-            "Fine-tune BERT on labelled CSV / TSV / JSON Lines files with the "
-            "paper's recipe (AdamW, weight decay 0.01, 10% warmup then "
-            "linear decay, dropout 0.1) and model.fit: a progress bar, "
-            "TensorBoard scalars in OUTPUT/logs, the task model in "
-            "OUTPUT/model.keras, its vocab.txt and the resolved "
-            "configuration in OUTPUT/finetune_config.json, and the --eval "
-            "metrics in OUTPUT/eval_results.json. Then `keras-bert-impl "
-            "evaluate --model OUTPUT` and `keras-bert-impl predict --model "
-            "OUTPUT`."
+            "Fine-tune BERT on labelled files with the paper's recipe "
+            "(AdamW, weight decay 0.01, 10% warmup then linear decay, "
+            "dropout 0.1) and model.fit. OUTPUT gets model.keras, best.keras, "
+            "vocab.txt and tokenizer_config.json, finetune_config.json (the "
+            "resolved configuration), eval_results.json (the --eval "
+            "metrics) and TensorBoard events in train/ and validation/; it "
+            "is built beside OUTPUT and swapped in when training ends, so an "
+            "interrupted run leaves the old OUTPUT as it was. Then "
+            "`keras-bert-impl evaluate --model OUTPUT` and `keras-bert-impl "
+            "predict --model OUTPUT`."
         ),
         formatter_class=HelpFormatter,
     )
@@ -38,10 +73,7 @@ def register(subparsers) -> argparse.ArgumentParser:
         "--task",
         required=True,
         metavar="{" + ",".join(TASKS) + "}",
-        help="classify: one text -> label; pair: two texts -> label; "
-        "regress: (one or two texts) -> number (STS-B); ner: words -> "
-        "BIO tags; squad: SQuAD v1.1/v2.0 JSON -> answer spans; choice: "
-        "SWAG-style multiple choice",
+        help="; ".join(f"{t.name}: {t.summary}" for t in TASKS.values()),
     )
     add(
         "--train",
@@ -69,8 +101,8 @@ def register(subparsers) -> argparse.ArgumentParser:
         action="store_const",
         const=False,
         default=None,
-        help="cased tokenizer (for cased vocabularies; default: the casing "
-        "of a --init pretraining run, else lower-cased)",
+        help="cased tokenizer (default: the casing stored with the --init "
+        "vocabulary, else lower-cased)",
     )
     add(
         "--epochs",
@@ -117,30 +149,15 @@ def register(subparsers) -> argparse.ArgumentParser:
         "model's positions",
     )
     add("--seed", type=int, default=0, help="shuffling and head init")
-    add(
-        "--text-column",
-        help="text column (default: text, sentence, sentence1, question or "
-        "premise)",
-    )
-    add(
-        "--text-pair-column",
-        help="second text column (default: text_pair, sentence2 or hypothesis)",
-    )
-    add("--label-column", default="label", help="label column")
-    add(
-        "--format",
-        dest="file_format",
-        default="auto",
-        help="file format: auto (from the names), csv, tsv, jsonl; for ner "
-        "also conll, peoples_daily",
-    )
-    add("--doc-stride", type=int, default=128, help="squad: window stride")
-    add(
-        "--max-query-length",
-        type=int,
-        default=64,
-        help="squad: question pieces kept",
-    )
+    for option, flag in OPTION_FLAGS.items():
+        tasks = "/".join(_tasks_using(option))
+        add(
+            flag,
+            dest=option,
+            type=int if isinstance(OPTION_DEFAULTS[option], int) else str,
+            default=None,
+            help=f"{tasks}: {_OPTION_HELP[option]}",
+        )
     add(
         "--dtype",
         choices=("float32", "mixed_bfloat16", "mixed_float16"),
@@ -151,7 +168,7 @@ def register(subparsers) -> argparse.ArgumentParser:
     add(
         "--overwrite",
         action="store_true",
-        help="replace an existing OUTPUT/model.keras",
+        help="replace an existing OUTPUT (kept until the new run is done)",
     )
     add(
         "--quiet",
@@ -162,17 +179,64 @@ def register(subparsers) -> argparse.ArgumentParser:
     return parser
 
 
+def to_config(args):
+    """The `FinetuneConfig` of parsed arguments (the only flag mapping).
+
+    Raises:
+        UsageError: an option the task does not read (e.g. `--doc-stride`
+            with `--task classify`).
+    """
+    from keras_bert_impl.training.finetune import FinetuneConfig
+
+    task = get_task(args.task)
+    options = {}
+    for option, flag in OPTION_FLAGS.items():
+        value = getattr(args, option)
+        if value is None:
+            continue
+        if option not in task.options:
+            users = ", ".join(_tasks_using(option))
+            raise UsageError(
+                f"{flag} is an option of --task {users}, not of --task "
+                f"{task.name}: leave it out."
+            )
+        options[option] = value
+    return FinetuneConfig(
+        task=task.name,
+        init=args.init,
+        train=list(args.train),
+        eval=list(args.eval) if args.eval else None,
+        vocab=args.vocab,
+        lower_case=args.lower_case,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        warmup_ratio=args.warmup_ratio,
+        weight_decay=args.weight_decay,
+        dropout=args.dropout,
+        max_seq_length=args.max_seq_length,
+        seed=args.seed,
+        dtype=args.dtype,
+        jit_compile=args.jit_compile,
+        **options,
+    )
+
+
 def run(args) -> int:
     import os
 
-    from keras_bert_impl.cli import _runner
-    from keras_bert_impl.cli._tasks import check_task
+    from keras_bert_impl import run_files
+    from keras_bert_impl.training.finetune import run_finetuning
 
-    check_task(args.task)
-    results = _runner.finetune_from_args(args)
+    results = run_finetuning(
+        to_config(args),
+        args.output,
+        overwrite=args.overwrite,
+        verbose=2 if args.quiet else "auto",
+    )
     for key, value in sorted(results.items()):
         if isinstance(value, float):
             print(f"{key}: {value:.4f}")
-    print(f"model: {os.path.join(args.output, 'model.keras')}")
-    print(f"tensorboard --logdir {os.path.join(args.output, 'logs')}")
+    print(f"model: {os.path.join(args.output, run_files.MODEL_FILE)}")
+    print(f"tensorboard --logdir {args.output}")
     return 0

@@ -51,8 +51,6 @@ def register(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
-    from keras_bert_impl.cli._tasks import read_run
-
     if args.texts and args.input:
         raise ValueError(
             "Pass texts as arguments or --input, not both. Received: "
@@ -69,19 +67,28 @@ def run(args) -> int:
         raise ValueError(
             f"--batch-size must be positive. Received: {args.batch_size}"
         )
+    if args.output:
+        from keras_bert_impl.paths import prepare_output
+
+        prepare_output(args.output, "--output")  # before any work
     if args.savedmodel:
         rows = _predict_savedmodel(args)
     else:
-        read_run(args.model)  # a clear error before loading TensorFlow work
-        from keras_bert_impl.cli import _runner
+        from keras_bert_impl.training import evaluate
+        from keras_bert_impl.training.finetune import load_finetuned
 
-        rows = _runner.predict_run(
-            args.model,
-            texts=args.texts or None,
-            pairs=args.text_pair,
-            input_file=args.input,
-            batch_size=args.batch_size,
+        model, tokenizer, config = load_finetuned(
+            args.model, return_config=True
         )
+        if args.input:
+            rows = evaluate.predict_file(
+                config, model, tokenizer, args.input, args.batch_size
+            )
+        else:
+            rows = evaluate.predict_texts(
+                config, model, tokenizer, list(args.texts), args.text_pair,
+                args.batch_size,
+            )  # fmt: skip
     out = open(args.output, "w", encoding="utf-8") if args.output else None
     try:
         for row in rows:
@@ -111,7 +118,7 @@ def _read_plain_or_table(path):
         with open(path, encoding="utf-8") as f:
             texts = [line.rstrip("\n") for line in f if line.strip()]
         return texts, None
-    from keras_bert_impl.data.finetuning import read_classification
+    from keras_bert_impl.data.classification import read_classification
 
     examples = read_classification(path, label_column=None)
     return examples.texts, examples.pairs

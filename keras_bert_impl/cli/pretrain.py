@@ -39,7 +39,7 @@ def register(subparsers) -> argparse.ArgumentParser:
         metavar="GLOB",
         help="held-out files for validation scalars; repeatable",
     )
-    add("--logdir", required=True, help="run folder (its parent must exist)")
+    add("--logdir", required=True, help="run folder (created)")
     add("--steps", type=int, default=1000, help="total training steps")
     add(
         "--steps-per-epoch",
@@ -173,6 +173,7 @@ def to_config(args):
 def run(args) -> int:
     import os
 
+    from keras_bert_impl import run_files
     from keras_bert_impl.training.pretrain import pretrain
 
     config = to_config(args)
@@ -180,6 +181,6 @@ def run(args) -> int:
     logs = {k: v[-1] for k, v in history.history.items()}
     summary = ", ".join(f"{k} {v:.4f}" for k, v in sorted(logs.items()))
     print(f"done: {summary or 'nothing left to train'}")
-    print(f"encoder: {os.path.join(config.logdir, 'encoder')}")
+    print(f"encoder: {os.path.join(config.logdir, run_files.ENCODER_DIR)}")
     print(f"tensorboard --logdir {config.logdir}")
     return 0

@@ -29,7 +29,9 @@ def register(subparsers):
         help="target size, special tokens included",
     )
     parser.add_argument(
-        "--output", required=True, help="where to write vocab.txt"
+        "--output",
+        required=True,
+        help="where to write vocab.txt (missing folders are created)",
     )
     parser.add_argument(
         "--no-lower-case",
@@ -49,7 +51,7 @@ def register(subparsers):
 
 
 def run(args) -> int:
-    from keras_bert_impl.tokenization.vocab import build_vocab
+    from keras_bert_impl.tokenization.vocab_learning import build_vocab
 
     vocab = build_vocab(
         args.input,

@@ -20,6 +20,10 @@ import re
 
 import tensorflow as tf
 
+from keras_bert_impl.data.batching import bucket_lengths
+from keras_bert_impl.data.batching import check_buckets
+from keras_bert_impl.data.batching import check_lengths
+from keras_bert_impl.data.batching import shuffle_and_batch
 from keras_bert_impl.data.tables import pick_column
 from keras_bert_impl.data.tables import read_records
 
@@ -180,13 +184,9 @@ def choice_dataset(
     >>> x["token_ids"].numpy().tolist(), y.numpy().tolist()
     ([[[2, 5, 3, 6, 3, 0], [2, 5, 3, 5, 3, 0]]], [0])
     """
-    from keras_bert_impl.data.finetuning import _check_buckets
-    from keras_bert_impl.data.finetuning import _check_lengths
-    from keras_bert_impl.data.finetuning import bucket_lengths
-    from keras_bert_impl.data.finetuning import finish
 
-    _check_lengths(max_seq_length, batch_size)
-    buckets = _check_buckets(length_buckets, max_seq_length)
+    check_lengths(max_seq_length, batch_size)
+    buckets = check_buckets(length_buckets, max_seq_length)
     if isinstance(files, ChoiceExamples):
         examples = files
     else:
@@ -203,7 +203,7 @@ def choice_dataset(
         elements = (texts, tf.constant(examples.labels, tf.int32))
     n = len(examples.contexts)
     ds = tf.data.Dataset.from_tensor_slices(elements)
-    ds = finish(ds, n, batch_size, shuffle, seed, drop_remainder)
+    ds = shuffle_and_batch(ds, n, batch_size, shuffle, seed, drop_remainder)
 
     def encode(texts, labels=None):
         endings = texts["endings"]  # (b, C)

@@ -18,12 +18,13 @@ counted and logged.
 """
 
 import dataclasses
-import glob
 import gzip
 import json
 import logging
 import os
 import re
+
+from keras_bert_impl.paths import resolve_files
 
 FORMATS = ("auto", "sentences", "documents", "jsonl")
 logger = logging.getLogger(__name__)
@@ -46,36 +47,6 @@ def split_sentences(text: str) -> list[str]:
     """
     marked = _SENTENCE_END.sub(lambda m: (m[1] or m[2]) + "\n", text.strip())
     return [p.strip() for p in marked.split("\n") if p.strip()]
-
-
-def resolve_files(files) -> list[str]:
-    """Expands globs and folders into a sorted list of existing files.
-
-    Raises:
-        ValueError: nothing matched (the message names each pattern).
-    """
-    if isinstance(files, str | os.PathLike):
-        files = [files]
-    found = []
-    for pattern in files:
-        pattern = os.fspath(pattern)
-        if os.path.isdir(pattern):
-            matches = sorted(
-                p
-                for p in glob.glob(
-                    os.path.join(pattern, "**", "*"), recursive=True
-                )
-                if os.path.isfile(p)
-            )
-        else:
-            matches = sorted(glob.glob(pattern, recursive=True))
-        if not matches:
-            raise ValueError(
-                f"No corpus file matches {pattern!r}. Pass existing files, "
-                "folders or glob patterns such as 'corpus/*.txt'."
-            )
-        found.extend(matches)
-    return list(dict.fromkeys(found))
 
 
 def _detect_format(path: str) -> str:

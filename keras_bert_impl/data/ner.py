@@ -42,9 +42,15 @@ import re
 import numpy as np
 import tensorflow as tf
 
-from keras_bert_impl.data.corpus import resolve_files
+from keras_bert_impl.data.batching import as_label_map
+from keras_bert_impl.data.batching import bucket_lengths
+from keras_bert_impl.data.batching import check_buckets
+from keras_bert_impl.data.batching import check_lengths
+from keras_bert_impl.data.batching import count_truncated
 from keras_bert_impl.data.labels import LabelMap
 from keras_bert_impl.evaluation import get_entities
+from keras_bert_impl.paths import resolve_files
+from keras_bert_impl.tokenization.packing import pack_segments
 
 PEOPLES_DAILY_TYPES = {"nr": "PER", "ns": "LOC", "nt": "ORG"}
 _ID = re.compile(r"^\d{8}-\d{2}-\d{3}-\d{3}/m$")
@@ -341,12 +347,15 @@ def _align_batch(tokenizer, max_seq_length, texts, word_starts, word_labels):
         return rows.to_tensor(fill, shape=[None, max_seq_length])
 
     i32 = tf.int32
-    token_ids = pack(ids.flat_values, tokenizer.cls_id, tokenizer.sep_id,
-                     tokenizer.pad_id, i32)  # fmt: skip
+    inputs, _ = pack_segments(
+        [ids],
+        max_seq_length,
+        cls_id=tokenizer.cls_id,
+        sep_id=tokenizer.sep_id,
+        pad_id=tokenizer.pad_id,
+    )
     out = {
-        "token_ids": token_ids,
-        "segment_ids": tf.zeros_like(token_ids),
-        "padding_mask": pack(tf.ones_like(ids.flat_values), 1, 1, 0, i32),
+        **inputs,
         "labels": pack(labels, 0, 0, 0, i32),
         "sample_weight": pack(first, 0.0, 0.0, 0.0, tf.float32),
         "word_ids": pack(word_ids, -1, -1, -1, i32),
@@ -413,7 +422,6 @@ def align_words(sentences, tokenizer, label_map=None, max_seq_length=128):
         (the word of each first piece, -1 elsewhere); and `words_kept`
         `(num_sentences,)`: words with a first piece.
     """
-    from keras_bert_impl.data.finetuning import as_label_map
 
     label_map = as_label_map(label_map) or ner_label_map(sentences)
     rows = list(
@@ -465,14 +473,9 @@ def ner_dataset(
         `num_examples` and `num_truncated` (sentences cut to fit: their
         last words get no label).
     """
-    from keras_bert_impl.data.finetuning import _check_buckets
-    from keras_bert_impl.data.finetuning import _check_lengths
-    from keras_bert_impl.data.finetuning import as_label_map
-    from keras_bert_impl.data.finetuning import bucket_lengths
-    from keras_bert_impl.data.finetuning import count_truncated
 
-    _check_lengths(max_seq_length, batch_size)
-    buckets = _check_buckets(length_buckets, max_seq_length)
+    check_lengths(max_seq_length, batch_size)
+    buckets = check_buckets(length_buckets, max_seq_length)
     if not isinstance(sentences, list | tuple) or (
         sentences and not isinstance(sentences[0], NerSentence)
     ):
@@ -496,6 +499,59 @@ def ner_dataset(
         [s.text for s in sentences], None, tokenizer, max_seq_length
     )
     return ds
+
+
+NER_FORMATS = ("auto", "conll", "peoples_daily")
+
+
+def read_ner_files(files, file_format: str = "auto"):
+    """`NerSentence`s of NER files: CoNLL, or People's Daily 1998.
+
+    Args:
+        files: paths, folders or globs.
+        file_format: `"conll"`, `"peoples_daily"`, or `"auto"` (CoNLL).
+
+    Raises:
+        ValueError: an unknown format, or files holding no sentence.
+    """
+    if file_format not in NER_FORMATS:
+        raise ValueError(
+            f"NER files are read as {', '.join(NER_FORMATS[1:])}. Received: "
+            f"file_format={file_format!r} (--format)"
+        )
+    if file_format == "peoples_daily":
+        sentences = []
+        for path in resolve_files(files):
+            sentences += read_peoples_daily(path)
+    else:
+        sentences = read_conll(files)
+    if not sentences:
+        raise ValueError(
+            f"No sentence in {', '.join(map(str, resolve_files(files)))}: "
+            "the NER files are empty."
+        )
+    return sentences
+
+
+def ner_files_dataset(
+    files,
+    tokenizer,
+    label_map=None,
+    max_seq_length: int = 128,
+    batch_size: int = 32,
+    shuffle: bool = False,
+    seed: int = 0,
+    *,
+    file_format: str = "auto",
+    drop_remainder: bool = False,
+    length_buckets=None,
+) -> tf.data.Dataset:
+    """`ner_dataset` of files in either NER format (`read_ner_files`)."""
+    return ner_dataset(
+        read_ner_files(files, file_format), tokenizer, label_map,
+        max_seq_length, batch_size, shuffle, seed, drop_remainder,
+        length_buckets,
+    )  # fmt: skip
 
 
 # -- decoding -----------------------------------------------------------------

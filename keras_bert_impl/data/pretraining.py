@@ -53,13 +53,15 @@ import random
 import numpy as np
 import tensorflow as tf
 
+from keras_bert_impl.checks import check_positive_int
 from keras_bert_impl.data.corpus import CorpusStats
 from keras_bert_impl.data.corpus import DocumentAssembler
 from keras_bert_impl.data.corpus import read_documents
-from keras_bert_impl.data.corpus import resolve_files
 from keras_bert_impl.data.corpus import resolve_format
 from keras_bert_impl.data.masking import MaskedLMMasker
 from keras_bert_impl.data.pairs import SentencePairGenerator
+from keras_bert_impl.paths import resolve_files
+from keras_bert_impl.tokenization.packing import pack_segments
 
 _LINE_BATCH = 256
 _DOCUMENT_BATCH = 64
@@ -75,34 +77,6 @@ def default_max_predictions(max_seq_length: int, masking_rate=0.15) -> int:
     (20, 77)
     """
     return max(1, math.ceil(masking_rate * max_seq_length))
-
-
-def pack_pair(tokens_a, tokens_b, max_seq_length, cls_id, sep_id, pad_id=0):
-    """`[CLS] A [SEP] B [SEP]` → padded token, segment and mask arrays.
-
-    Example:
-    >>> ids, seg, mask = pack_pair([7, 8], [9], 8, cls_id=2, sep_id=3)
-    >>> ids.tolist()
-    [2, 7, 8, 3, 9, 3, 0, 0]
-    >>> seg.tolist()
-    [0, 0, 0, 0, 1, 1, 0, 0]
-    >>> mask.tolist()
-    [1, 1, 1, 1, 1, 1, 0, 0]
-    """
-    tokens = [cls_id, *tokens_a, sep_id, *tokens_b, sep_id]
-    if len(tokens) > max_seq_length:
-        raise ValueError(
-            f"A packed pair has {len(tokens)} tokens, more than "
-            f"max_seq_length={max_seq_length}."
-        )
-    pad = max_seq_length - len(tokens)
-    token_ids = np.array(tokens + [pad_id] * pad, "int32")
-    segment_ids = np.array(
-        [0] * (len(tokens_a) + 2) + [1] * (len(tokens_b) + 1) + [0] * pad,
-        "int32",
-    )
-    padding_mask = np.array([1] * len(tokens) + [0] * pad, "int32")
-    return token_ids, segment_ids, padding_mask
 
 
 class _LineStage:
@@ -393,11 +367,8 @@ class _PairStage:
     may still serve as a random B; a document of no token is dropped.
     """
 
-    def __init__(
-        self, generator, ids, document_buffer, seed, files=(), stats=None
-    ):
+    def __init__(self, generator, document_buffer, seed, files=(), stats=None):
         self.generator = generator
-        self.cls_id, self.sep_id, self.pad_id = ids
         self.rng = random.Random(seed)
         self.behind = collections.deque(maxlen=document_buffer)
         self.waiting = []
@@ -477,15 +448,10 @@ class _PairStage:
         return self._pack(examples)
 
     def _pack(self, examples):
-        length = self.generator.max_seq_length
+        """Segments A and B as flat ids + lengths, labels, keys, seeds."""
         n = len(examples)
-        token_ids = np.zeros((n, length), np.int32)
-        segment_ids = np.zeros((n, length), np.int32)
-        padding_mask = np.zeros((n, length), np.int32)
-        for row, (a, b, _, _, _) in enumerate(examples):
-            token_ids[row], segment_ids[row], padding_mask[row] = pack_pair(
-                a, b, length, self.cls_id, self.sep_id, self.pad_id
-            )
+        a = [t for e in examples for t in e[0]]
+        b = [t for e in examples for t in e[1]]
         seeds = np.array(
             [
                 [self.rng.getrandbits(62), self.rng.getrandbits(62)]
@@ -494,9 +460,10 @@ class _PairStage:
             np.int64,
         ).reshape(n, 2)
         return (
-            token_ids,
-            segment_ids,
-            padding_mask,
+            np.array(a, np.int32),
+            np.array([len(e[0]) for e in examples], np.int64),
+            np.array(b, np.int32),
+            np.array([len(e[1]) for e in examples], np.int64),
             np.array([int(e[2]) for e in examples], np.int32),
             np.array([e[3] for e in examples], np.int64),
             np.array([e[4] for e in examples], np.int64),
@@ -504,8 +471,7 @@ class _PairStage:
         )
 
 
-_PAIR_KEYS = ("token_ids", "segment_ids", "padding_mask", "next_sentence",
-              "document", "b_document", "seed")  # fmt: skip
+_PAIR_KEYS = ("next_sentence", "document", "b_document", "seed")
 
 
 def sentence_pair_dataset(
@@ -548,7 +514,7 @@ def sentence_pair_dataset(
         if len(files) >= n:
             indices = indices[i::n]
     generator = SentencePairGenerator(max_seq_length, short_seq_prob, nsp_prob)
-    _check_positive(document_buffer=document_buffer)
+    check_positive_int(document_buffer=document_buffer)
     if cache_dir is not None:
         os.makedirs(cache_dir, exist_ok=True)
         paths = _cache_paths(
@@ -568,7 +534,6 @@ def sentence_pair_dataset(
         )
     stage = _PairStage(
         generator,
-        (tokenizer.cls_id, tokenizer.sep_id, tokenizer.pad_id),
         document_buffer,
         seed,
         files,
@@ -579,12 +544,24 @@ def sentence_pair_dataset(
         out = tf.py_function(
             stage,
             [flat, sentence_lengths, doc_lengths, keys],
-            [tf.int32] * 4 + [tf.int64] * 3,
+            [tf.int32, tf.int64, tf.int32, tf.int64, tf.int32] + [tf.int64] * 3,
         )
-        shapes = [[None, max_seq_length]] * 3 + [[None]] * 3 + [[None, 2]]
+        shapes = [[None]] * 7 + [[None, 2]]
         for tensor, shape in zip(out, shapes, strict=True):
             tensor.set_shape(shape)
-        return dict(zip(_PAIR_KEYS, out, strict=True))
+        a_ids, a_lengths, b_ids, b_lengths, *rest = out
+        # The paper's random truncation already made each pair fit.
+        inputs, _ = pack_segments(
+            [
+                tf.RaggedTensor.from_row_lengths(a_ids, a_lengths),
+                tf.RaggedTensor.from_row_lengths(b_ids, b_lengths),
+            ],
+            max_seq_length,
+            cls_id=tokenizer.cls_id,
+            sep_id=tokenizer.sep_id,
+            pad_id=tokenizer.pad_id,
+        )
+        return {**inputs, **dict(zip(_PAIR_KEYS, rest, strict=True))}
 
     return docs.prefetch(2).map(pairs).unbatch()
 
@@ -694,7 +671,7 @@ def pretraining_dataset(
     >>> tuple(y["masked_lm"].shape), tuple(w["next_sentence"].shape)
     ((2, 3), (2,))
     """
-    _check_positive(
+    check_positive_int(
         max_seq_length=max_seq_length,
         batch_size=batch_size,
         shuffle_buffer=shuffle_buffer,
@@ -751,15 +728,6 @@ def pretraining_dataset(
 
     ds = ds.map(to_batch, num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
-
-
-def _check_positive(**values):
-    for name, value in values.items():
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(
-                f"`{name}` must be a positive integer. Received: "
-                f"{name}={value!r}"
-            )
 
 
 def _check_corpus(files, corpus_format, errors, text_field):

@@ -35,6 +35,9 @@ import logging
 import numpy as np
 import tensorflow as tf
 
+from keras_bert_impl.data.batching import shuffle_and_batch
+from keras_bert_impl.paths import resolve_files
+
 logger = logging.getLogger(__name__)
 
 
@@ -339,7 +342,6 @@ def squad_dataset(
         `SquadWindows`, in dataset order when not shuffled, for
         `decode_squad`) and `num_examples` (windows).
     """
-    from keras_bert_impl.data.finetuning import finish
 
     if not isinstance(examples, list | tuple):
         examples = read_squad(examples, bad_answers, require_answers)
@@ -351,12 +353,44 @@ def squad_dataset(
         "end_logits": windows.end_positions,
     }
     ds = tf.data.Dataset.from_tensor_slices((windows.features(), labels))
-    ds = finish(ds, len(windows), batch_size, shuffle, seed, drop_remainder)
+    ds = shuffle_and_batch(
+        ds, len(windows), batch_size, shuffle, seed, drop_remainder
+    )
     ds = ds.prefetch(tf.data.AUTOTUNE)
     ds.examples = list(examples)
     ds.windows = windows
     ds.num_examples = len(windows)
     return ds
+
+
+def squad_files_dataset(
+    files,
+    tokenizer,
+    max_seq_length: int = 384,
+    batch_size: int = 32,
+    shuffle: bool = False,
+    seed: int = 0,
+    *,
+    max_query_length: int = 64,
+    doc_stride: int = 128,
+    drop_remainder: bool = False,
+) -> tf.data.Dataset:
+    """`squad_dataset` of the one SQuAD JSON file `files` names.
+
+    Raises:
+        ValueError: `files` matches no file or several.
+    """
+    found = resolve_files(files)
+    if len(found) != 1:
+        raise ValueError(
+            "SQuAD data is one JSON file per --train / --eval. Received: "
+            f"{len(found)} files ({', '.join(found[:3])})"
+        )
+    return squad_dataset(
+        found[0], tokenizer, max_seq_length, max_query_length, doc_stride,
+        batch_size, shuffle, seed, drop_remainder,
+        require_answers=True,
+    )  # fmt: skip
 
 
 def decode_squad(

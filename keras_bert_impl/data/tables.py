@@ -21,7 +21,7 @@ import json
 import os
 import re
 
-from keras_bert_impl.data.corpus import resolve_files
+from keras_bert_impl.paths import resolve_files
 
 FILE_FORMATS = ("auto", "csv", "tsv", "jsonl")
 

@@ -1,11 +1,11 @@
 """`export_savedmodel`: one SavedModel, raw text in, predictions out.
 
 The export is a TF Serving model version: `savedmodels/<name>/<version>/`
-with an integer version. It is written into a hidden temporary directory
-beside the version (TF Serving ignores names that are not integers) and
-renamed into place, so a server polling `savedmodels/<name>/` never sees a
-half-written version, and an existing version is never replaced unless
-asked.
+with an integer version. It is written into a hidden staging folder beside
+the version (TF Serving ignores names that are not integers) and swapped
+in whole (`keras_bert_impl.paths.StagedFolder`), so a server polling
+`savedmodels/<name>/` never sees a half-written version, and an existing
+version is never replaced unless asked.
 
 A process that loads the export needs TensorFlow and tensorflow-text (run
 `import tensorflow_text` before `tf.saved_model.load`); it does not need
@@ -13,17 +13,32 @@ this package.
 """
 
 import os
-import shutil
-import tempfile
+
+import tensorflow as tf
 
 from keras_bert_impl.export import signatures as signatures_lib
+from keras_bert_impl.export import warmup as warmup_lib
 from keras_bert_impl.export.tasks import detect_task
+from keras_bert_impl.models.encoder import BertEncoder
+from keras_bert_impl.paths import StagedFolder
+
+
+def next_version(folder) -> int:
+    """One more than the highest integer version in `folder` (1 if none).
+
+    Example:
+    >>> import tempfile
+    >>> next_version(tempfile.mkdtemp())
+    1
+    """
+    if not os.path.isdir(folder):
+        return 1
+    versions = [int(n) for n in os.listdir(folder) if n.isdigit()]
+    return max(versions, default=0) + 1
 
 
 def find_encoder(model):
     """The `BertEncoder` of a model (the model itself, or a sublayer)."""
-    from keras_bert_impl.models.encoder import BertEncoder
-
     if isinstance(model, BertEncoder):
         return model
     for layer in model._flatten_layers(include_self=False, recursive=True):
@@ -157,18 +172,12 @@ def export_savedmodel(
                 "tensorflow-serving-api==2.21.0`, or pass warmup=False."
             ) from e
 
-    import tensorflow as tf
-
-    from keras_bert_impl.export import warmup as warmup_lib
-
     module = signatures_lib.ServingModule(
         model, tokenizer, serving_task, int(max_length), jit_compile
     )
     signatures = module.signatures()
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=f".{version}.tmp-", dir=parent)
-    try:
-        _chmod_like_makedirs(tmp)
+    staged = StagedFolder(path, overwrite=overwrite, what="export version")
+    with staged as tmp:
         tf.saved_model.save(module, tmp, signatures=signatures)
         if warmup:
             warmup_lib.write_warmup(
@@ -177,30 +186,5 @@ def export_savedmodel(
                 signature_name=signatures_lib.DEFAULT,
                 text_specs=serving_task.text_inputs,
             )
-        _move_into_place(tmp, path, overwrite)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        staged.commit()
     return path
-
-
-def _chmod_like_makedirs(folder):
-    """`mkdtemp` makes 0700 folders; a server user must read the export."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(folder, 0o777 & ~umask)
-
-
-def _move_into_place(tmp, path, overwrite):
-    """Renames `tmp` to `path`; an existing `path` only if `overwrite`."""
-    if not os.path.exists(path):
-        # Fails (never merges) if another process made `path` meanwhile.
-        os.rename(tmp, path)
-        return
-    if not overwrite:
-        raise FileExistsError(f"{path} appeared during the export.")
-    parent, version = os.path.split(path)
-    old = tempfile.mkdtemp(prefix=f".{version}.old-", dir=parent)
-    os.rename(path, os.path.join(old, version))
-    os.rename(tmp, path)
-    shutil.rmtree(old, ignore_errors=True)

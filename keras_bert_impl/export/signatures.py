@@ -61,6 +61,67 @@ def _bucket(n, sizes):
     return tf.where(fits, tf.gather(table, tf.minimum(i, len(sizes) - 1)), n)
 
 
+def validated(inputs, specs):
+    """`inputs` after in-graph checks of their rank and batch sizes.
+
+    A signature's traced shapes are not enforced when a client sends a
+    tensor of another rank (TF Serving passes the request's tensors to the
+    graph as they are): a scalar string reaching tensorflow-text's
+    tokenizer crashes the whole server process, and a `[1, 2]` batch would
+    silently be read as one text. Every signature therefore checks first,
+    with ops that read the runtime shape, and fails the request with an
+    `InvalidArgumentError` naming the input instead. Inputs must also agree
+    on the batch size (one second text per first text).
+
+    Args:
+        inputs: dict name -> tensor, as the signature received them.
+        specs: dict name -> `tf.TensorSpec` of the signature.
+
+    Returns:
+        dict name -> tensor, the same values with their static shapes set.
+    """
+    checks = []
+    for name, spec in specs.items():
+        rank = spec.shape.rank
+        what = "batch of strings" if spec.dtype == tf.string else "batch"
+        checks.append(
+            tf.debugging.assert_equal(
+                tf.size(tf.shape(inputs[name])),
+                rank,
+                message=f"`{name}` must be a {rank}-D {what} of shape "
+                f"{_shape_text(spec)}; received another rank",
+            )
+        )
+    names = list(specs)
+    with tf.control_dependencies(checks):
+        for other in names[1:]:
+            checks.append(
+                tf.debugging.assert_equal(
+                    tf.shape(inputs[names[0]])[0],
+                    tf.shape(inputs[other])[0],
+                    message=f"`{names[0]}` and `{other}` need the same batch "
+                    "size (one row of each per example)",
+                )
+            )
+    with tf.control_dependencies(checks):
+        return {
+            name: tf.ensure_shape(tf.identity(inputs[name]), spec.shape)
+            for name, spec in specs.items()
+        }
+
+
+def _shape_text(spec):
+    """`[batch]`, `[batch, choices]`, `[batch, seq]` or
+    `[batch, choices, seq]`."""
+    if spec.dtype == tf.string:
+        axes = ["batch", "choices"][: spec.shape.rank]
+    else:
+        axes = ["batch", "choices", "seq"]
+        if spec.shape.rank == 2:
+            axes = ["batch", "seq"]
+    return "[" + ", ".join(axes) + "]"
+
+
 class ServingModule(tf.Module):
     """A model, its tokenizer and its signatures, ready for saving.
 
@@ -136,14 +197,17 @@ class ServingModule(tf.Module):
         """The concrete functions to save, by signature name."""
         text_specs = self._task.text_inputs
 
+        ids_specs = ids_input_specs(self._task)
+
         @tf.function(input_signature=[text_specs])
         def serve_text(texts):
-            inputs, context = self.encode(texts)
+            inputs, context = self.encode(validated(texts, text_specs))
             outputs = self.run_model(inputs)
             return self._task.decode(outputs, inputs, context)
 
-        @tf.function(input_signature=[ids_input_specs(self._task)])
+        @tf.function(input_signature=[ids_specs])
         def serve_ids(inputs):
+            inputs = validated(inputs, ids_specs)
             inputs = {
                 k: inputs[k][..., : self._max_length] for k in INPUT_NAMES
             }
@@ -151,7 +215,7 @@ class ServingModule(tf.Module):
 
         @tf.function(input_signature=[text_specs])
         def tokenize(texts):
-            inputs, _ = self.encode(texts)
+            inputs, _ = self.encode(validated(texts, text_specs))
             return inputs
 
         return {

@@ -21,9 +21,11 @@ Every output keeps the batch as its first axis, so TF Serving's row
 import dataclasses
 
 import tensorflow as tf
-import tensorflow_text as tf_text
 
 from keras_bert_impl.models.encoder import INPUT_NAMES
+from keras_bert_impl.models.encoder import BertEncoder
+from keras_bert_impl.tasks import task_of
+from keras_bert_impl.tokenization.packing import pack_segments
 
 KINDS = (
     "encoder",
@@ -33,18 +35,6 @@ KINDS = (
     "question_answering",
     "multiple_choice",
 )
-# Class names of the task models, for detection (the classes live in
-# `keras_bert_impl.models.tasks`; matching names keeps this module free of
-# an import that would fail while a task is missing).
-_CLASS_KINDS = {
-    "BertEncoder": "encoder",
-    "BertClassifier": "classifier",
-    "BertRegressor": "regressor",
-    "BertTokenClassifier": "token_classifier",
-    "BertQuestionAnswering": "question_answering",
-    "BertSpanQA": "question_answering",
-    "BertMultipleChoice": "multiple_choice",
-}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -145,7 +135,7 @@ class ServingTask:
             with tf.control_dependencies(checks):
                 firsts = tf.repeat(text, num_choices)
                 seconds = tf.reshape(choices, [-1])
-            packed, _ = pack(
+            packed, _ = _pack(
                 tokenizer,
                 [tokenizer.tokenize(firsts), tokenizer.tokenize(seconds)],
                 max_length,
@@ -158,7 +148,7 @@ class ServingTask:
         if self.kind == "question_answering":
             question, context = inputs["question"], inputs["context"]
             ids, start, end = tokenizer.tokenize_with_offsets(context)
-            packed, trimmed = pack(
+            packed, trimmed = _pack(
                 tokenizer, [tokenizer.tokenize(question), ids], max_length
             )
             return packed, {
@@ -171,7 +161,7 @@ class ServingTask:
         if self.kind == "token_classifier":
             text = inputs["text"]
             ids, start, end = tokenizer.tokenize_with_offsets(text)
-            packed, trimmed = pack(tokenizer, [ids], max_length)
+            packed, trimmed = _pack(tokenizer, [ids], max_length)
             return packed, {
                 "text": text,
                 "length": trimmed[0].row_lengths(),
@@ -181,7 +171,7 @@ class ServingTask:
         segments = [tokenizer.tokenize(inputs["text"])]
         if self.text_pair:
             segments.append(tokenizer.tokenize(inputs["text_pair"]))
-        packed, _ = pack(tokenizer, segments, max_length)
+        packed, _ = _pack(tokenizer, segments, max_length)
         return packed, {}
 
     # -- model outputs -> client outputs -----------------------------------
@@ -325,100 +315,24 @@ class ServingTask:
         }
 
 
+def _pack(tokenizer, segments, max_length):
+    """The one packer, padded to the longest row of the request (the
+    compiled model does no work on padding the batch does not need)."""
+    return pack_segments(
+        segments,
+        max_length,
+        cls_id=tokenizer.cls_id,
+        sep_id=tokenizer.sep_id,
+        pad_id=tokenizer.pad_id,
+        pad_to_max_length=False,
+    )
+
+
 def _dense(ragged, width):
     """A ragged int tensor as dense int32 `(batch, width)`, 0-padded."""
     dense = tf.cast(ragged.to_tensor(0), tf.int32)
     dense = tf.pad(dense, [[0, 0], [0, width]])
     return dense[:, :width]
-
-
-def round_robin_trim(segments, budget):
-    """Cuts one or two ragged segments to `budget` tokens per row in total.
-
-    The same result as `tf_text.RoundRobinTrimmer(budget).trim(segments)`
-    (one token to each segment in turn: a long pair keeps `ceil(budget/2)`
-    tokens of the first segment and `floor(budget/2)` of the second; a short
-    segment keeps all its tokens and leaves the rest to the other), computed
-    from the row lengths with TensorFlow core ops. The tensorflow-text op
-    (`TFText>RoundRobinTrim`) is missing from TF Serving images that embed
-    an older tensorflow-text (2.12.1 up to at least TF Serving 2.18), and
-    crashes on segments of different row counts.
-
-    Args:
-        segments: list of one or two `tf.RaggedTensor`s
-            `(batch_size, (tokens))`.
-        budget: int. Tokens to keep per row, all segments together.
-
-    Returns:
-        The trimmed segments, as a list.
-    """
-    lengths = [tf.cast(s.row_lengths(), tf.int64) for s in segments]
-    half = tf.constant((budget + 1) // 2, tf.int64)
-    budget = tf.constant(budget, tf.int64)
-    if len(segments) == 1:
-        keeps = [tf.minimum(lengths[0], budget)]
-    elif len(segments) == 2:
-        first = tf.minimum(lengths[0], tf.maximum(half, budget - lengths[1]))
-        keeps = [first, tf.minimum(lengths[1], budget - first)]
-    else:
-        raise ValueError(
-            f"Expected 1 or 2 segments. Received: {len(segments)} segments"
-        )
-    trimmed = []
-    for segment, keep in zip(segments, keeps, strict=True):
-        splits = segment.row_splits.dtype
-        positions = tf.ragged.range(
-            tf.cast(segment.row_lengths(), tf.int64), row_splits_dtype=splits
-        )
-        mask = positions < tf.expand_dims(keep, 1)
-        trimmed.append(tf.ragged.boolean_mask(segment, mask))
-    return trimmed
-
-
-def pack(tokenizer, segments, max_length):
-    """`[CLS] A [SEP] (B [SEP])`, padded to the longest row of the batch.
-
-    The same packing as `BertTokenizer.encode` (the tokenizer's trimmer and
-    special tokens), but only as long as the longest packed row rather than
-    always `max_length`: the compiled model then does no work on padding
-    the batch does not need.
-
-    Args:
-        tokenizer: a `BertTokenizer`.
-        segments: list of one or two int `tf.RaggedTensor`s
-            `(batch_size, (tokens))`.
-        max_length: int. Longest packed row, special tokens included.
-
-    Returns:
-        `(inputs, trimmed)`: dict of int32 `token_ids`, `segment_ids` and
-        `padding_mask` `(batch_size, seq_len)`, and the trimmed segments.
-    """
-    budget = max_length - len(segments) - 1
-    if len(segments) > 1:
-        # Segments of different row counts would be paired row by row with
-        # the wrong partner (tensorflow-text's RoundRobinTrim even reads out
-        # of bounds and crashes the process): reject them first.
-        rows = [s.nrows(out_type=tf.int32) for s in segments]
-        check = tf.debugging.assert_equal(
-            rows[0],
-            rows[1],
-            message="The two text inputs need the same batch size",
-        )
-        with tf.control_dependencies([check]):
-            segments = [tf.identity(s) for s in segments]
-    trimmed = round_robin_trim(segments, budget)
-    ids, segment_ids = tf_text.combine_segments(
-        trimmed,
-        start_of_sequence_id=tokenizer.cls_id,
-        end_of_segment_id=tokenizer.sep_id,
-    )
-    ids = tf.cast(ids, tf.int32)
-    inputs = {
-        "token_ids": ids.to_tensor(tokenizer.pad_id),
-        "segment_ids": tf.cast(segment_ids, tf.int32).to_tensor(0),
-        "padding_mask": tf.ones_like(ids).to_tensor(0),
-    }
-    return inputs, trimmed
 
 
 def detect_task(
@@ -427,22 +341,31 @@ def detect_task(
     label_names=None,
     text_pair: bool | None = None,
 ) -> ServingTask:
-    """The `ServingTask` of a model, from its class unless `task` is given.
+    """The `ServingTask` of a model: its serving kind, labels and inputs.
 
-    Label names come from `label_names`, else the model's `label_names`
-    attribute, else `LABEL_0`, `LABEL_1`, ... (one per output logit).
+    The kind is `task` if given, else `"encoder"` for a `BertEncoder` and
+    the registry's `serving_kind` for a task model
+    (`keras_bert_impl.tasks.task_of`). Label names come from
+    `label_names`, else the model's `label_names` attribute, else
+    `LABEL_0`, `LABEL_1`, ... (one per output logit).
+
+    Raises:
+        ValueError: the kind cannot be told, or labels / outputs that do
+            not fit it.
     """
     kind = task
     if kind is None:
-        for cls in type(model).__mro__:
-            if cls.__name__ in _CLASS_KINDS:
-                kind = _CLASS_KINDS[cls.__name__]
-                break
-    if kind is None:
-        raise ValueError(
-            "Cannot tell which task the model serves; pass `task=` (one of "
-            f"{KINDS}). Received: model of type {type(model).__name__}"
-        )
+        if isinstance(model, BertEncoder):
+            kind = "encoder"
+        else:
+            try:
+                kind = task_of(model).serving_kind
+            except ValueError:
+                raise ValueError(
+                    "Cannot tell which task the model serves; pass `task=` "
+                    f"(one of {KINDS}). Received: model of type "
+                    f"{type(model).__name__}"
+                ) from None
     names = ()
     if kind == "regressor":
         num = _num_logits(model)

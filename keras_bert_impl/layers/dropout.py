@@ -10,12 +10,11 @@ class Dropout(keras.layers.Dropout):
     Keras' TensorFlow backend draws the mask with
     `tf.nn.experimental.stateless_dropout`, whose random algorithm is
     "auto-selected": inside an XLA-compiled function on the CPU that is
-    ThreeFry, which XLA's CPU backend runs about 37× slower than Philox
-    (measured here: 300 ms vs 8.1 ms for 1 M elements; 4-5 ms without
-    XLA). BERT draws a mask for every attention probability and hidden
-    state, so with the auto-selected algorithm the masks cost more than
-    the matmuls of a small model's XLA train step
-    (`benchmarks/bench_dropout.py`). This layer asks for Philox explicitly
+    ThreeFry, which XLA's CPU backend runs many times slower than Philox
+    (`benchmarks/bench_dropout.py`; the numbers are in the README). BERT
+    draws a mask for every attention probability and hidden state, so
+    with the auto-selected algorithm the masks cost more than the matmuls
+    of a small model's XLA train step. This layer asks for Philox explicitly
     (TensorFlow code in `layers/`: the package's one backend-specific
     path); the rate, the seeding (a Keras `SeedGenerator`) and every other
     behaviour are `keras.layers.Dropout`'s (other backends run it

@@ -6,76 +6,14 @@ References:
 """
 
 import keras
-import tensorflow as tf
 
 from keras_bert_impl.config import BertConfig
 from keras_bert_impl.layers.embedding import BertEmbedding
 from keras_bert_impl.layers.encoder_block import TransformerEncoderBlock
 from keras_bert_impl.layers.pooler import BertPooler
+from keras_bert_impl.runtime import XLADefaultMixin
 
 INPUT_NAMES = ("token_ids", "segment_ids", "padding_mask")
-
-
-def resolve_jit_compile(jit_compile, compute_dtypes):
-    """This package's `jit_compile="auto"`: XLA, except 16-bit on CPU.
-
-    `True` and `False` are returned as given. `"auto"` means XLA (unlike
-    Keras' own `"auto"`, which is off on CPU and under `tf.distribute`)
-    unless one of `compute_dtypes` is bfloat16 or float16 and no GPU or
-    TPU is visible: XLA's CPU backend loses mixed precision's gain
-    (`benchmarks/bench_pretrain_step.py --precision bf16`, 2 cores with
-    AVX-512 BF16, 2026-12-01: the `base` pretraining step took 11.1 s
-    with XLA and 4.5 s without, against 8.1 s in float32).
-
-    Args:
-        jit_compile: `True`, `False` or `"auto"`.
-        compute_dtypes: the compute dtypes of the model's layers.
-
-    Returns:
-        bool.
-
-    Example:
-    >>> resolve_jit_compile("auto", ["float32"])
-    True
-    >>> resolve_jit_compile(True, ["bfloat16"])
-    True
-    """
-    if isinstance(jit_compile, bool):
-        return jit_compile
-    if jit_compile != "auto":
-        raise ValueError(
-            f"jit_compile must be True, False or 'auto'; received "
-            f"{jit_compile!r}."
-        )
-    if not set(compute_dtypes) & {"bfloat16", "float16"}:
-        return True
-    return bool(
-        tf.config.list_logical_devices("GPU")
-        or tf.config.list_logical_devices("TPU")
-    )
-
-
-class XLADefaultMixin:
-    """Makes XLA the default for every numeric step (`jit_compile="auto"`).
-
-    Keras resolves its own `jit_compile="auto"` to off on CPU and under
-    `tf.distribute`; this package compiles by default everywhere except
-    mixed precision on CPU (see `resolve_jit_compile`), and a user chooses
-    with `compile(..., jit_compile=True/False)`.
-    """
-
-    def compile(self, *args, jit_compile="auto", **kwargs):
-        super().compile(
-            *args,
-            jit_compile=resolve_jit_compile(
-                jit_compile,
-                {
-                    layer.compute_dtype
-                    for layer in self._flatten_layers(include_self=False)
-                },
-            ),
-            **kwargs,
-        )
 
 
 @keras.saving.register_keras_serializable(package="keras_bert_impl")

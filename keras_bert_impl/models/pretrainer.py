@@ -11,7 +11,7 @@ from keras_bert_impl.layers.masked_lm_head import BertMaskedLMHead
 from keras_bert_impl.layers.next_sentence_head import BertNextSentenceHead
 from keras_bert_impl.models.encoder import INPUT_NAMES
 from keras_bert_impl.models.encoder import BertEncoder
-from keras_bert_impl.models.encoder import XLADefaultMixin
+from keras_bert_impl.runtime import XLADefaultMixin
 
 
 @keras.saving.register_keras_serializable(package="keras_bert_impl")
@@ -26,7 +26,8 @@ class BertPretrainer(XLADefaultMixin, keras.Model):
     cross-entropy averaged over the real predictions only (pass
     `mask_weights` as the `"masked_lm"` sample weight, and ones as the
     `"next_sentence"` one: Keras wants a weight per output once any is
-    given), NSP cross-entropy, and both accuracies, all XLA-compiled.
+    given), NSP cross-entropy, and both accuracies, XLA-compiled by the
+    package's `jit_compile="auto"` rule (`keras_bert_impl.runtime`).
 
     Args:
         encoder: a `BertEncoder`.
@@ -136,7 +137,8 @@ class BertPretrainer(XLADefaultMixin, keras.Model):
 
         Defaults: the masked-LM loss is a cross-entropy averaged over the
         predictions whose sample weight (`mask_weights`) is non-zero; both
-        accuracies are weighted the same way; `jit_compile=True`.
+        accuracies are weighted the same way; `jit_compile="auto"` (XLA
+        except mixed precision on CPU, `keras_bert_impl.runtime`).
         """
         if loss is None:
             loss = {

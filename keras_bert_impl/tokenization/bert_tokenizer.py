@@ -27,13 +27,14 @@ Pipeline (every step a TensorFlow or tensorflow-text op, so it runs in
    so the limit counts characters as the reference does, not bytes.
 """
 
-import json
 import os
 
 import tensorflow as tf
 import tensorflow_text as tf_text
 
+from keras_bert_impl import run_files
 from keras_bert_impl.tokenization import char_classes
+from keras_bert_impl.tokenization.packing import pack_segments
 from keras_bert_impl.tokenization.vocab import SPECIAL_TOKENS
 from keras_bert_impl.tokenization.vocab import read_vocab
 from keras_bert_impl.tokenization.vocab import validate_vocab
@@ -57,8 +58,6 @@ _CJK = (
     r"\x{2A700}-\x{2B73F}\x{2B740}-\x{2B81F}\x{2B820}-\x{2CEAF}"
     r"\x{F900}-\x{FAFF}\x{2F800}-\x{2FA1F}"
 )
-_CONFIG_FILE = "tokenizer.json"
-_VOCAB_FILE = "vocab.txt"
 
 
 # Every whitespace character (White_Space); the reference turns them all
@@ -459,31 +458,14 @@ class BertTokenizer(tf.Module):
                     "strings (one segment B per segment A). Received: "
                     f"{static[0][0]} texts and {static[1][0]} pairs"
                 )
-            check = tf.debugging.assert_equal(
-                tf.shape(texts)[0],
-                tf.shape(pairs)[0],
-                message="`texts` and `pairs` must have the same number of "
-                "strings (one segment B per segment A)",
-            )
-            with tf.control_dependencies([check]):
-                pairs = tf.identity(pairs)
             segments.append(self.tokenize(pairs))
-        budget = int(max_length) - num_special
-        segments = tf_text.RoundRobinTrimmer(budget).trim(segments)
-        ids, segment_ids = tf_text.combine_segments(
+        out, _ = pack_segments(
             segments,
-            start_of_sequence_id=self.cls_id,
-            end_of_segment_id=self.sep_id,
+            int(max_length),
+            cls_id=self.cls_id,
+            sep_id=self.sep_id,
+            pad_id=self.pad_id,
         )
-        token_ids, padding_mask = tf_text.pad_model_inputs(
-            ids, int(max_length), pad_value=self.pad_id
-        )
-        segment_ids, _ = tf_text.pad_model_inputs(segment_ids, int(max_length))
-        out = {
-            "token_ids": tf.cast(token_ids, tf.int32),
-            "segment_ids": tf.cast(segment_ids, tf.int32),
-            "padding_mask": tf.cast(padding_mask, tf.int32),
-        }
         if scalar:
             out = {k: v[0] for k, v in out.items()}
         return out
@@ -504,25 +486,40 @@ class BertTokenizer(tf.Module):
         return cls(**config)
 
     def save(self, directory):
-        """Writes `vocab.txt` and `tokenizer.json` (the other arguments)."""
+        """Writes `vocab.txt` and `tokenizer_config.json` (the settings).
+
+        `tokenizer_config.json` is Hugging Face's file with its keys
+        (`do_lower_case`, `strip_accents`, ...), so `transformers`'
+        `AutoTokenizer` reads the folder as the same tokenizer.
+        """
         os.makedirs(directory, exist_ok=True)
-        write_vocab(self.vocabulary, os.path.join(directory, _VOCAB_FILE))
-        config = self.get_config()
-        del config["vocab"]
-        with open(os.path.join(directory, _CONFIG_FILE), "w") as f:
-            json.dump(config, f, indent=2, sort_keys=True)
-            f.write("\n")
+        write_vocab(
+            self.vocabulary, os.path.join(directory, run_files.VOCAB_FILE)
+        )
+        run_files.write_tokenizer_settings(
+            directory,
+            lower_case=self.lower_case,
+            strip_accents=self.strip_accents,
+            max_word_length=self.max_word_length,
+            suffix_indicator=self.suffix_indicator,
+        )
 
     @classmethod
-    def load(cls, directory):
-        """Rebuilds a tokenizer written by `save(directory)`.
+    def load(cls, directory, **overrides):
+        """The tokenizer of a folder holding `vocab.txt` and its settings.
 
-        A folder holding only `vocab.txt` (e.g. a Hugging Face checkpoint)
-        gives an uncased tokenizer.
+        The settings come from `tokenizer_config.json` (as written by
+        `save` or by Hugging Face), else a Hugging Face `tokenizer.json`,
+        else the first release's `tokenizer.json`; a folder holding only
+        `vocab.txt` gives an uncased tokenizer (see
+        `keras_bert_impl.run_files.read_tokenizer_settings`).
+
+        Args:
+            directory: str. The folder.
+            **overrides: constructor arguments that replace the stored
+                ones (e.g. `lower_case=False`).
         """
-        path = os.path.join(directory, _CONFIG_FILE)
-        config = {}
-        if os.path.exists(path):
-            with open(path) as f:
-                config = json.load(f)
-        return cls(os.path.join(directory, _VOCAB_FILE), **config)
+        settings = run_files.read_tokenizer_settings(directory)
+        settings.pop("source")
+        settings.update(overrides)
+        return cls(os.path.join(directory, run_files.VOCAB_FILE), **settings)

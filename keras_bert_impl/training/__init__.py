@@ -1,4 +1,4 @@
-"""Training: BERT's optimization recipe and the pretraining entry point."""
+"""Training: `pretrain`, `finetune` / `run_finetuning`, callbacks, strategies.
 
-from keras_bert_impl.training.optimization import WarmupLinearDecay
-from keras_bert_impl.training.optimization import create_optimizer
+The optimizers and the schedule live in `keras_bert_impl.optimizers`.
+"""

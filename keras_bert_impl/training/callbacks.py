@@ -1,6 +1,6 @@
-"""Pretraining callbacks: TensorBoard scalars, NaN guard, checkpoints.
+"""Training callbacks: TensorBoard scalars, NaN guard, checkpoints.
 
-* `PretrainingTensorBoard` writes every log (both losses, both
+* `TrainingTensorBoard` writes every log (both losses, both
   accuracies, the total loss), the learning rate and examples/second to
   `log_dir/train` and the validation logs under the same tags to
   `log_dir/validation`, against the global step (batches consumed), so a
@@ -9,7 +9,7 @@
   later callback (checkpoints) sees the step.
 * `PretrainingCheckpoint` saves, at each epoch end, the whole training
   state (model variables including dropout seeds, optimizer variables)
-  and exports the encoder beside `vocab.txt` and the configs;
+  and exports the encoder with its tokenizer;
   `restore_training_state` reads the newest complete state back.
 
 Keras 3 writes tensor summaries: read the event files back with
@@ -26,8 +26,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-STATE_FILE = "state.npz"
-POINTER_FILE = "latest.json"
+from keras_bert_impl import run_files
+from keras_bert_impl.checkpoints.io import save_checkpoint
+
+STATE_FILE = run_files.STATE_FILE
+POINTER_FILE = run_files.POINTER_FILE
 
 
 class NonFiniteLossError(RuntimeError):
@@ -50,7 +53,7 @@ def current_learning_rate(model: keras.Model) -> float:
     return float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
 
 
-class PretrainingTensorBoard(keras.callbacks.Callback):
+class TrainingTensorBoard(keras.callbacks.Callback):
     """TensorBoard scalars for pretraining, train and validation.
 
     At each epoch end it writes every training log (`loss`,
@@ -72,7 +75,7 @@ class PretrainingTensorBoard(keras.callbacks.Callback):
 
     Example:
     >>> import tempfile
-    >>> tb = PretrainingTensorBoard(tempfile.mkdtemp(), global_batch_size=8)
+    >>> tb = TrainingTensorBoard(tempfile.mkdtemp(), global_batch_size=8)
     >>> tb.update_freq
     'epoch'
     """
@@ -295,8 +298,9 @@ class PretrainingCheckpoint(keras.callbacks.Callback):
     Layout under `directory`:
     `checkpoints/ckpt-<step>/state.npz` (+ `latest.json`), the training
     state `restore_training_state` reads; `encoder/`, a Hugging Face
-    checkpoint (`config.json`, `model.safetensors`, `vocab.txt`) that
-    `keras_bert_impl.load_checkpoint` and fine-tuning read. Under
+    checkpoint (`config.json`, `model.safetensors`, `vocab.txt`,
+    `tokenizer_config.json`) that `keras_bert_impl.load_checkpoint` and
+    fine-tuning read, the tokenizer's casing included. Under
     multi-worker training give every worker its
     `keras_bert_impl.training.distribute.worker_logdir` (the run folder on
     the chief, a temporary one elsewhere), as `pretrain` does: all workers
@@ -305,7 +309,8 @@ class PretrainingCheckpoint(keras.callbacks.Callback):
 
     Args:
         directory: str. The run folder (`logdir`).
-        vocab: optional str. `vocab.txt` copied beside the encoder.
+        tokenizer: optional `BertTokenizer` (or `vocab.txt` path) saved
+            beside the encoder.
         keep: int. Training states kept. Defaults to `2`.
         is_chief: bool. Whether this process writes. Defaults to `True`.
     """
@@ -313,36 +318,32 @@ class PretrainingCheckpoint(keras.callbacks.Callback):
     def __init__(
         self,
         directory: str,
-        vocab: str | None = None,
+        tokenizer=None,
         keep: int = 2,
         is_chief: bool = True,
     ):
         super().__init__()
         self.directory = directory
-        self.vocab = vocab
+        self.tokenizer = tokenizer
         self.keep = keep
         self.is_chief = is_chief
 
     @property
     def checkpoint_dir(self) -> str:
-        return os.path.join(self.directory, "checkpoints")
+        return os.path.join(self.directory, run_files.CHECKPOINTS_DIR)
 
     @property
     def encoder_dir(self) -> str:
-        return os.path.join(self.directory, "encoder")
+        return os.path.join(self.directory, run_files.ENCODER_DIR)
 
     def on_epoch_end(self, epoch, logs=None):
         if not self.is_chief:
             return
         save_training_state(self.model, self.checkpoint_dir, self.keep)
-        export_encoder(self.model.encoder, self.encoder_dir, self.vocab)
-
-
-def export_encoder(encoder, path: str, vocab: str | None = None) -> str:
-    """Saves `encoder` as a Hugging Face checkpoint that `load_checkpoint`
-    reads, with `vocab.txt`, replacing any previous export atomically."""
-    from keras_bert_impl.checkpoints.io import save_checkpoint
-
-    return str(
-        save_checkpoint(encoder, path, format="hf", vocab=vocab, overwrite=True)
-    )
+        save_checkpoint(
+            self.model.encoder,
+            self.encoder_dir,
+            format="hf",
+            vocab=self.tokenizer,
+            overwrite=True,
+        )

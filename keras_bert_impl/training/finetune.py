@@ -1,72 +1,121 @@
-"""`finetune`: the paper's fine-tuning recipe around `model.fit`.
+"""Fine-tuning: the one path, from the library, the CLI and the quickstart.
 
-BERT's recipe (arXiv 1810.04805, section 4 and appendix A.3), as defaults
-of `FinetuneConfig`, all overridable: AdamW (weight decay 0.01, LayerNorm
-and bias variables excluded, epsilon 1e-6), a learning rate of 3e-5 (the
-paper searches 2e-5, 3e-5, 5e-5) reached after a linear warmup over the
-first 10% of the updates and then decayed linearly to 0, 3 epochs (2–4),
-batch size 32 (16 or 32), dropout 0.1 on the head, and gradients clipped
-to a global norm of 1.0.
+BERT's recipe (arXiv 1810.04805, section 4 and appendix A.3) is the
+default of `FinetuneConfig`: AdamW (weight decay 0.01, LayerNorm and bias
+variables excluded, epsilon 1e-6), a learning rate of 3e-5 (the paper
+searches 2e-5, 3e-5, 5e-5) reached after a linear warmup over the first
+10% of the updates and then decayed linearly to 0, 3 epochs (2–4), batch
+size 32 (16 or 32), dropout 0.1 on the head, and gradients clipped to a
+global norm of 1.0.
 
->>> model = BertClassifier.from_checkpoint(  # doctest: +SKIP
-...     "all-MiniLM-L6-v2/", label_names=["fresh", "rotten"])
->>> history = finetune(model, train_ds, eval_ds,  # doctest: +SKIP
-...                    output_dir="runs/rt", tokenizer="vocab.txt")
+Two entry points, one pipeline:
 
-Run folder (`output_dir`): `model.keras` (the model after the last epoch),
-`best.keras` (the epoch with the best `monitor` value), `label_names.json`,
-`bert_config.json`, `finetune_config.json`, the tokenizer (`vocab.txt`,
-`tokenizer.json`) when given, and TensorBoard events in `train/` and
-`validation/` (losses, metrics, learning rate, examples/second, against
-the step). Reload with `load_finetuned(output_dir)`.
+* `finetune(model, train_ds, eval_ds, config, output_dir, tokenizer)`:
+  a task model and `tf.data` datasets you built; it compiles the model
+  with the recipe's optimizer, trains with `model.fit`, and writes the
+  run folder.
+* `run_finetuning(config, output_dir)`: everything from a
+  `FinetuneConfig` naming the task, the starting weights (`init`) and the
+  files: the tokenizer, the datasets (`keras_bert_impl.training.task_data`)
+  and the task model (`build_task_model`) are built, then `finetune` runs.
+  `keras-bert-impl finetune` and the quickstart call this.
+
+The run folder (`keras_bert_impl.run_files`) is built aside and swapped in
+whole when the run ends, so an interruption leaves the previous run (or
+nothing) in place, never a model with another run's vocabulary:
+`model.keras`, `best.keras` (the epoch with the best `monitor` value),
+`finetune_config.json` (the resolved config and what the run found),
+`eval_results.json`, `vocab.txt` + `tokenizer_config.json`, and
+TensorBoard events in `train/` and `validation/`. `load_finetuned` reads
+it back (runs of the first release too).
+
+Example:
+>>> config = FinetuneConfig(task="classify", init="runs/pretrain",
+...                         train=["train.csv"], eval=["dev.csv"])
+>>> results = run_finetuning(config, "runs/classifier")  # doctest: +SKIP
 """
 
 import dataclasses
-import json
 import os
-import shutil
 from typing import Any
 
 import keras
 
-MODEL_FILE = "model.keras"
-BEST_FILE = "best.keras"
-LABELS_FILE = "label_names.json"
-CONFIG_FILE = "finetune_config.json"
-BERT_CONFIG_FILE = "bert_config.json"
-TASKS = ("classify", "pair", "regress", "ner", "squad", "choice")
-"""Task names, as the CLI's `--task`."""
+from keras_bert_impl import run_files
+from keras_bert_impl.checkpoints.resolve import check_vocabulary_size
+from keras_bert_impl.checkpoints.resolve import load_encoder
+from keras_bert_impl.checkpoints.resolve import load_tokenizer
+from keras_bert_impl.checkpoints.resolve import vocabulary_size_of
+from keras_bert_impl.checks import check_fraction
+from keras_bert_impl.checks import check_positive_int
+from keras_bert_impl.config import BertConfig
+from keras_bert_impl.models.encoder import build_encoder
+from keras_bert_impl.optimizers.recipe import create_finetune_optimizer
+from keras_bert_impl.paths import StagedFolder
+from keras_bert_impl.runtime import JIT_CHOICES
+from keras_bert_impl.tasks import OPTION_DEFAULTS
+from keras_bert_impl.tasks import get_task
+from keras_bert_impl.tasks import task_of
+from keras_bert_impl.tokenization.bert_tokenizer import BertTokenizer
+from keras_bert_impl.training.callbacks import NonFiniteLossGuard
+from keras_bert_impl.training.callbacks import TrainingTensorBoard
+from keras_bert_impl.training.evaluate import evaluate_model
+from keras_bert_impl.training.task_data import task_dataset
+from keras_bert_impl.training.task_data import uses_text_pair
+from keras_bert_impl.version import __version__
+
+DTYPES = ("float32", "mixed_bfloat16", "mixed_float16")
+FORMAT_VERSION = 2
+# Keys of finetune_config.json that are not FinetuneConfig fields.
+_RECORD_KEYS = ("format_version", "package_version", "run")
+# The first release's CLI wrote these beside the config fields.
+_LEGACY_RUN_KEYS = ("label_names", "train_examples", "total_steps")
 
 
 @dataclasses.dataclass
 class FinetuneConfig:
-    """The fine-tuning recipe; every field has the paper's default.
+    """A fine-tuning run: the recipe, and (for `run_finetuning`) its data.
+
+    The recipe fields have the paper's defaults. The run fields say what
+    `run_finetuning` trains on; `finetune` (model and datasets given) reads
+    only the recipe and records the rest as it finds it.
 
     Args:
         learning_rate: float. Peak learning rate. Defaults to `3e-5` (the
             paper searches 2e-5 to 5e-5).
         epochs: int. Passes over the training set. Defaults to `3`.
-        batch_size: int. Examples per step; the datasets given to
-            `finetune` unbatched are batched to it. Defaults to `32`.
+        batch_size: int. Examples per step. Defaults to `32`.
         warmup_ratio: float in [0, 1). Share of the updates with linear
             warmup, then linear decay to 0. Defaults to `0.1`.
         weight_decay: float. Decoupled weight decay (LayerNorm and bias
             variables excluded). Defaults to `0.01`.
-        dropout: float. Dropout of the task head (`build_task_model`).
-            Defaults to `0.1`.
+        dropout: float in [0, 1). Dropout of the task head. Defaults to
+            `0.1`.
         clipnorm: optional float. Global gradient-norm clipping. Defaults
             to `1.0`.
         beta_1, beta_2, epsilon: Adam's. Defaults `0.9`, `0.999`, `1e-6`.
         steps_per_epoch: optional int. Needed when the training dataset's
-            length is unknown (e.g. after `filter`); defaults to its
-            cardinality.
+            length is unknown; defaults to its cardinality.
         monitor: optional str. Log that picks `best.keras`, e.g.
-            `"val_accuracy"`. Defaults to `"val_loss"` with an eval set,
-            else `"loss"`.
+            `"val_accuracy"`. Defaults to `"val_loss"` with an evaluation
+            set, else `"loss"`.
         jit_compile: `True`, `False` or `"auto"` (default): XLA-compile
-            the steps; `"auto"` compiles except under mixed precision on
-            CPU, where XLA is slower (`resolve_jit_compile`).
+            the steps (`keras_bert_impl.runtime.resolve_jit_compile`).
         tensorboard_update_freq: `"epoch"` or int (steps).
+        task: optional str. A task of `keras_bert_impl.tasks.TASKS`.
+        init: optional str. Starting weights: a Hugging Face folder, a TF1
+            checkpoint, a `pretrain` run folder, or a preset name (random
+            weights; needs `vocab`).
+        train, eval: optional lists of files, folders or globs.
+        vocab: optional str. `vocab.txt` (default: the one beside `init`).
+        lower_case: optional bool. Tokenizer casing (default: the casing
+            stored with `init`'s vocabulary, else lower-case).
+        max_seq_length: int. Tokens per example. Defaults to `128`.
+        seed: int. Seeds the head's weights, dropout and shuffling.
+        dtype: str. `"float32"`, `"mixed_bfloat16"` or `"mixed_float16"`.
+        text_column, text_pair_column, label_column, file_format,
+            doc_stride, max_query_length: the task's reading options (see
+            `keras_bert_impl.tasks.OPTION_DEFAULTS`).
 
     Example:
     >>> FinetuneConfig().learning_rate, FinetuneConfig(epochs=4).epochs
@@ -87,112 +136,92 @@ class FinetuneConfig:
     monitor: str | None = None
     jit_compile: bool | str = "auto"
     tensorboard_update_freq: str | int = "epoch"
+    task: str | None = None
+    init: str | None = None
+    train: list[str] | None = None
+    eval: list[str] | None = None
+    vocab: str | None = None
+    lower_case: bool | None = None
+    max_seq_length: int = 128
+    seed: int = 0
+    dtype: str = "float32"
+    text_column: str | None = OPTION_DEFAULTS["text_column"]
+    text_pair_column: str | None = OPTION_DEFAULTS["text_pair_column"]
+    label_column: str = OPTION_DEFAULTS["label_column"]
+    file_format: str = OPTION_DEFAULTS["file_format"]
+    doc_stride: int = OPTION_DEFAULTS["doc_stride"]
+    max_query_length: int = OPTION_DEFAULTS["max_query_length"]
 
     def __post_init__(self):
-        for name in ("epochs", "batch_size"):
-            _positive_int(name, getattr(self, name))
+        check_positive_int(
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            max_seq_length=self.max_seq_length,
+            doc_stride=self.doc_stride,
+            max_query_length=self.max_query_length,
+        )
         if self.steps_per_epoch is not None:
-            _positive_int("steps_per_epoch", self.steps_per_epoch)
-        if not self.learning_rate > 0:
+            check_positive_int(steps_per_epoch=self.steps_per_epoch)
+        if not (
+            isinstance(self.learning_rate, int | float)
+            and self.learning_rate > 0
+        ):
             raise ValueError(
                 "`learning_rate` must be positive (the paper uses 2e-5 to "
-                f"5e-5). Received: learning_rate={self.learning_rate}"
+                f"5e-5). Received: learning_rate={self.learning_rate!r}"
             )
-        if not 0 <= self.warmup_ratio < 1:
+        check_fraction("warmup_ratio", self.warmup_ratio)
+        check_fraction("dropout", self.dropout)
+        if self.weight_decay < 0:
             raise ValueError(
-                "`warmup_ratio` must be in [0, 1). Received: "
-                f"warmup_ratio={self.warmup_ratio}"
+                "`weight_decay` must be >= 0. Received: "
+                f"weight_decay={self.weight_decay!r}"
             )
-        if not 0 <= self.dropout < 1:
+        if self.jit_compile not in JIT_CHOICES:
             raise ValueError(
-                f"`dropout` must be in [0, 1). Received: dropout={self.dropout}"
+                "`jit_compile` must be True, False or 'auto'. Received: "
+                f"jit_compile={self.jit_compile!r}"
             )
+        if self.dtype not in DTYPES:
+            raise ValueError(
+                f"`dtype` must be one of {DTYPES}. Received: "
+                f"dtype={self.dtype!r}"
+            )
+        if self.task is not None:
+            get_task(self.task)
+        for name in ("train", "eval"):
+            if isinstance(getattr(self, name), str):
+                setattr(self, name, [getattr(self, name)])
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
     @classmethod
     def from_dict(cls, config: dict[str, Any]) -> "FinetuneConfig":
+        """The config of a dict (as written to `finetune_config.json`).
+
+        Record-only keys of the run file are ignored; any other unknown
+        key is an error.
+        """
         known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(config) - known)
+        skipped = set(_RECORD_KEYS) | set(_LEGACY_RUN_KEYS)
+        unknown = sorted(set(config) - known - skipped)
         if unknown:
             raise ValueError(
-                f"Unknown FinetuneConfig field(s) {unknown}. Known: "
-                f"{sorted(known)}"
+                f"Unknown FinetuneConfig field(s) {unknown} (written by a "
+                f"newer version of keras_bert_impl?). Known: {sorted(known)}"
             )
-        return cls(**config)
+        return cls(**{k: v for k, v in config.items() if k in known})
 
 
-def _positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(
-            f"`{name}` must be a positive integer. Received: {name}={value!r}"
-        )
+# -- the task model ------------------------------------------------------------
 
 
-def warmup_steps_for(total_steps: int, warmup_ratio: float = 0.1) -> int:
-    """Warmup updates: `warmup_ratio` of `total_steps`, rounded down.
-
-    Example:
-    >>> warmup_steps_for(1000), warmup_steps_for(9), warmup_steps_for(1)
-    (100, 0, 0)
-    """
-    return min(int(warmup_ratio * total_steps), max(total_steps - 1, 0))
-
-
-def create_finetune_optimizer(
-    total_steps: int,
-    learning_rate: float = 3e-5,
-    warmup_ratio: float = 0.1,
-    weight_decay: float = 0.01,
-    *,
-    clipnorm: float | None = 1.0,
-    beta_1: float = 0.9,
-    beta_2: float = 0.999,
-    epsilon: float = 1e-6,
-) -> keras.optimizers.Optimizer:
-    """AdamW with warmup over `warmup_ratio` of the run, then linear decay.
-
-    Built by `keras_bert_impl.training.optimization.create_optimizer`
-    (LayerNorm and bias variables excluded from weight decay).
-
-    Args:
-        total_steps: int. Optimizer updates of the whole run
-            (`epochs × steps_per_epoch`); the rate reaches 0 there.
-        learning_rate: float. Peak rate. Defaults to `3e-5`.
-        warmup_ratio: float. Defaults to `0.1`.
-        weight_decay: float. Defaults to `0.01`.
-        clipnorm: optional float. Global norm clipping. Defaults to `1.0`.
-        beta_1, beta_2, epsilon: Adam's.
-
-    Returns:
-        A `keras.optimizers.AdamW` whose `learning_rate` is a
-        `WarmupLinearDecay`.
-
-    Example:
-    >>> opt = create_finetune_optimizer(total_steps=100)
-    >>> schedule = opt._learning_rate
-    >>> [round(float(schedule(t)), 8) for t in (0, 10, 55, 100)]
-    [0.0, 3e-05, 1.5e-05, 0.0]
-    """
-    from keras_bert_impl.training.optimization import create_optimizer
-
-    _positive_int("total_steps", total_steps)
-    if not 0 <= warmup_ratio < 1:
-        raise ValueError(
-            "`warmup_ratio` must be in [0, 1). Received: "
-            f"warmup_ratio={warmup_ratio}"
-        )
-    return create_optimizer(
-        learning_rate,
-        total_steps=total_steps,
-        warmup_steps=warmup_steps_for(total_steps, warmup_ratio),
-        optimizer="adamw",
-        weight_decay=weight_decay,
-        beta_1=beta_1,
-        beta_2=beta_2,
-        epsilon=epsilon,
-        global_clipnorm=clipnorm,
+def _is_preset(init) -> bool:
+    return (
+        isinstance(init, str)
+        and init in BertConfig.presets()
+        and not os.path.exists(init)
     )
 
 
@@ -205,26 +234,27 @@ def build_task_model(
     label_names=None,
     vocab=None,
     dropout: float = 0.1,
+    text_pair: bool = False,
     num_choices: int | None = None,
     dtype: str | None = None,
 ):
     """Builds the task model of `task`, on a checkpoint or fresh.
 
     Args:
-        task: str. One of `TASKS`: `"classify"` and `"pair"`
-            (`BertClassifier`, `text_pair` set for `"pair"`), `"regress"`
-            (`BertRegressor`), `"ner"` (`BertTokenClassifier`), `"squad"`
-            (`BertQuestionAnswering`), `"choice"` (`BertMultipleChoice`).
-        init: optional str. A Hugging Face folder, a TF1 checkpoint or a
-            pretraining run folder of this package; `None` builds a fresh
+        task: str. A task of `keras_bert_impl.tasks.TASKS` (`"classify"`,
+            `"pair"`, `"regress"`, `"ner"`, `"squad"`, `"choice"`).
+        init: optional str. A Hugging Face folder, a TF1 checkpoint, a
+            pretraining run folder of this package, or a preset name
+            (random weights sized to `vocab`); `None` builds a fresh
             encoder from `bert_config`.
         bert_config: `BertConfig` or preset name, for `init=None`.
-        num_classes, label_names: the classes of `"classify"`, `"pair"`
-            and `"ner"`.
+        num_classes, label_names: the classes of tasks with labels.
         vocab: optional `BertTokenizer`, token list or `vocab.txt` path; its
-            size must match the model's (defaults, with `init`, to the
-            `vocab.txt` beside the checkpoint).
+            size must match the model's (defaults, with a checkpoint
+            `init`, to the `vocab.txt` beside it).
         dropout: float. Head dropout. Defaults to `0.1`.
+        text_pair: bool. Whether the model is fed text pairs (`classify`,
+            `regress`; `pair` always is). Recorded for export.
         num_choices: optional int for `"choice"`.
         dtype: optional dtype policy, e.g. `"mixed_bfloat16"`.
 
@@ -232,60 +262,52 @@ def build_task_model(
         The task model (not compiled).
 
     Raises:
-        ValueError: unknown task, no `init` and no `bert_config`, a
-            vocabulary of another size than the model's, or a bad task
-            argument.
+        ValueError: unknown task, no `init` and no `bert_config`, a preset
+            without `vocab`, a vocabulary of another size than the model's,
+            or a bad task argument.
 
     Example:
-    >>> model = build_task_model("pair", bert_config=BertConfig.preset(
-    ...     "tiny", vocabulary_size=32, num_layers=1), label_names=["a", "b"])
-    >>> type(model).__name__, model.text_pair, model.label_names
-    ('BertClassifier', True, ('a', 'b'))
+    >>> model = build_task_model("regress", bert_config=BertConfig.preset(
+    ...     "tiny", vocabulary_size=32, num_layers=1), text_pair=True)
+    >>> type(model).__name__, model.text_pair
+    ('BertRegressor', True)
     """
-    from keras_bert_impl.models import tasks
-
-    if task not in TASKS:
-        raise ValueError(
-            f"`task` must be one of {TASKS}. Received: task={task!r}"
-        )
-    if init is not None:
-        encoder = tasks.load_encoder(init, vocab=vocab, dtype=dtype)
+    spec = get_task(task)
+    if init is not None and not _is_preset(init):
+        encoder = load_encoder(init, vocab=vocab, dtype=dtype)
     else:
-        from keras_bert_impl.models.encoder import build_encoder
-
+        if init is not None:
+            if vocab is None:
+                raise ValueError(
+                    f"init={init!r} is a preset (random weights): pass the "
+                    "vocabulary to train with (vocab=, --vocab)."
+                )
+            bert_config = BertConfig.preset(
+                init, vocabulary_size=vocabulary_size_of(vocab)
+            )
         if bert_config is None:
             raise ValueError(
-                "Pass `init` (a checkpoint to start from) or `bert_config` "
-                "(a BertConfig or preset name for a fresh model). Received: "
-                "init=None, bert_config=None"
+                "Pass `init` (a checkpoint to start from, or a preset) or "
+                "`bert_config` (a BertConfig or preset name for a fresh "
+                "model). Received: init=None, bert_config=None"
             )
         encoder = build_encoder(bert_config, dtype=dtype)
         if vocab is not None:
-            tasks.check_vocabulary_size(
+            check_vocabulary_size(
                 encoder.vocabulary_size, vocab, "the model config"
             )
-    if task in ("classify", "pair"):
-        return tasks.BertClassifier(
-            encoder,
-            num_classes=num_classes,
-            label_names=label_names,
-            dropout=dropout,
-            text_pair=task == "pair",
-        )
-    if task == "regress":
-        return tasks.BertRegressor(encoder, dropout=dropout)
-    if task == "ner":
-        return tasks.BertTokenClassifier(
-            encoder,
-            num_classes=num_classes,
-            label_names=label_names,
-            dropout=dropout,
-        )
-    if task == "squad":
-        return tasks.BertQuestionAnswering(encoder, dropout=dropout)
-    return tasks.BertMultipleChoice(
-        encoder, num_choices=num_choices, dropout=dropout
+    if label_names is None and num_classes is not None and spec.labels:
+        label_names = [f"LABEL_{i}" for i in range(num_classes)]
+    return spec.build_model(
+        encoder,
+        label_names=label_names,
+        dropout=dropout,
+        text_pair=text_pair,
+        num_choices=num_choices,
     )
+
+
+# -- finetune ------------------------------------------------------------------
 
 
 def _batched(model, dataset, batch_size, name):
@@ -310,7 +332,11 @@ def _batched(model, dataset, batch_size, name):
         )
     model_rank = len(model.inputs[0].shape)
     if token_ids.shape.rank == model_rank - 1:
-        dataset = dataset.batch(batch_size)
+        batched = dataset.batch(batch_size)
+        for attr in ("label_map", "num_examples", "examples", "windows"):
+            if hasattr(dataset, attr):
+                setattr(batched, attr, getattr(dataset, attr))
+        dataset = batched
     return dataset
 
 
@@ -328,33 +354,23 @@ def _length(dataset, name, steps=None):
             raise ValueError(
                 "The length of `train_ds` is unknown (or infinite), so the "
                 "schedule's total steps are too: pass "
-                "config.steps_per_epoch. Received: cardinality="
-                f"{n}"
+                f"config.steps_per_epoch. Received: cardinality={n}"
             )
         return None
     return n
 
 
-def _write_run_files(model, output_dir, config, tokenizer):
-    os.makedirs(output_dir, exist_ok=True)
-    with open(os.path.join(output_dir, CONFIG_FILE), "w") as f:
-        json.dump(config.to_dict(), f, indent=2, sort_keys=True)
-        f.write("\n")
-    names = getattr(model, "label_names", None)
-    with open(os.path.join(output_dir, LABELS_FILE), "w") as f:
-        json.dump(None if names is None else list(names), f, indent=2)
-        f.write("\n")
-    encoder = getattr(model, "encoder", None)
-    if encoder is not None and hasattr(encoder, "bert_config"):
-        encoder.bert_config.to_json(os.path.join(output_dir, BERT_CONFIG_FILE))
-    if tokenizer is None:
-        return
+def _sequence_length(dataset):
+    """The static sequence length of a dataset's `token_ids`, or None."""
+    spec = dataset.element_spec
+    features = spec[0] if isinstance(spec, tuple) else spec
+    return features["token_ids"].shape[-1]
+
+
+def _write_tokenizer(tokenizer, folder):
     if isinstance(tokenizer, str | os.PathLike):
-        target = os.path.join(output_dir, "vocab.txt")
-        if os.path.abspath(tokenizer) != os.path.abspath(target):
-            shutil.copyfile(tokenizer, target)
-    else:
-        tokenizer.save(output_dir)
+        tokenizer = BertTokenizer(tokenizer)
+    tokenizer.save(folder)
 
 
 def finetune(
@@ -366,6 +382,7 @@ def finetune(
     tokenizer=None,
     callbacks: list | None = None,
     verbose: str | int = "auto",
+    overwrite: bool = False,
 ) -> keras.callbacks.History:
     """Fine-tunes a task model with the paper's recipe and `model.fit`.
 
@@ -373,8 +390,9 @@ def finetune(
     `create_finetune_optimizer` (warmup over `warmup_ratio` of
     `epochs × steps_per_epoch` updates, then linear decay to 0), trains
     with a progress bar, evaluates `eval_ds` after each epoch, and, with
-    `output_dir`, logs to TensorBoard and saves the run (see the module
-    docstring). A NaN/inf loss stops the run with `NonFiniteLossError`.
+    `output_dir`, logs to TensorBoard and writes the run folder (see the
+    module docstring) when training ends. A NaN/inf loss stops the run
+    with `NonFiniteLossError`; the folder is then left as it was.
 
     Args:
         model: a task model (`BertClassifier`, `BertRegressor`,
@@ -385,23 +403,30 @@ def finetune(
             unbatched one is batched to `config.batch_size`). Shuffle it
             yourself (e.g. `shuffle(..., reshuffle_each_iteration=True)`).
         eval_ds: optional dataset of the same structure.
-        config: `FinetuneConfig`. Defaults to `FinetuneConfig()`.
-        output_dir: optional str. Run folder (created).
+        config: `FinetuneConfig`. Defaults to `FinetuneConfig()`. With
+            `config.eval` files, the task metrics on them are computed at
+            the end (`keras_bert_impl.training.evaluate.evaluate_model`).
+        output_dir: optional str. Run folder (missing parents created).
         tokenizer: optional `BertTokenizer` or `vocab.txt` path, saved in
             `output_dir`; its size must match the model's vocabulary.
         callbacks: optional extra Keras callbacks.
         verbose: `fit`'s verbosity (`"auto"`: a progress bar).
+        overwrite: bool. Replace a non-empty `output_dir` (the old run
+            stays until the new one is complete).
 
     Returns:
-        The `History` of `fit`.
+        The `History` of `fit`, with `eval_results` (the metrics written
+        to `eval_results.json`; empty without an evaluation set).
 
     Raises:
         ValueError: empty `train_ds` or `eval_ds`, a training set of
             unknown length without `steps_per_epoch`, a tokenizer of
-            another vocabulary size, or a model that is not a Keras model.
+            another vocabulary size, or a model that is not a task model.
+        FileExistsError: `output_dir` holds files and `overwrite` is not
+            set.
 
     Example:
-    >>> import tempfile
+    >>> import shutil, tempfile
     >>> import tensorflow as tf
     >>> tokenizer = kbi.BertTokenizer(
     ...     ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "good", "bad"])
@@ -417,15 +442,9 @@ def finetune(
     ...                    output_dir=output_dir, tokenizer=tokenizer,
     ...                    verbose=0)
     >>> len(history.history["loss"]), sorted(os.listdir(output_dir))
-    (2, ['bert_config.json', 'best.keras', 'finetune_config.json',
-         'label_names.json', 'model.keras', 'tokenizer.json', 'train',
-         'vocab.txt'])
+    (2, ['best.keras', 'finetune_config.json', 'model.keras', 'tokenizer_config.json', 'train', 'vocab.txt'])
     >>> shutil.rmtree(output_dir)
-    """
-    from keras_bert_impl.models.tasks import check_vocabulary_size
-    from keras_bert_impl.training.callbacks import NonFiniteLossGuard
-    from keras_bert_impl.training.callbacks import PretrainingTensorBoard
-
+    """  # noqa: E501
     config = config or FinetuneConfig()
     if not isinstance(config, FinetuneConfig):
         raise ValueError(
@@ -436,6 +455,13 @@ def finetune(
         raise ValueError(
             "`model` must be a task model (e.g. BertClassifier). Received: "
             f"{type(model).__name__}"
+        )
+    spec = task_of(model)
+    wanted = None if config.task is None else get_task(config.task).model
+    if wanted is not None and wanted != spec.model:
+        raise ValueError(
+            f"config.task={config.task!r} trains a {wanted}, but the model "
+            f"is a {type(model).__name__}."
         )
     encoder = getattr(model, "encoder", None)
     if tokenizer is not None and encoder is not None:
@@ -459,55 +485,288 @@ def finetune(
         ),
         jit_compile=config.jit_compile,
     )
-    monitor = config.monitor or ("val_loss" if eval_ds is not None else "loss")
-    all_callbacks = [NonFiniteLossGuard()]
-    if output_dir is not None:
-        output_dir = os.fspath(output_dir)
-        _write_run_files(model, output_dir, config, tokenizer)
-        all_callbacks += [
-            PretrainingTensorBoard(
-                output_dir,
-                global_batch_size=config.batch_size,
-                update_freq=config.tensorboard_update_freq,
-            ),
-            keras.callbacks.ModelCheckpoint(
-                os.path.join(output_dir, BEST_FILE),
-                monitor=monitor,
-                save_best_only=True,
-            ),
-        ]
-    all_callbacks += list(callbacks or [])
-    history = model.fit(
-        train_ds,
-        validation_data=eval_ds,
-        epochs=config.epochs,
-        steps_per_epoch=config.steps_per_epoch,
-        callbacks=all_callbacks,
-        verbose=verbose,
+    length = _sequence_length(train_ds) or config.max_seq_length
+    config = dataclasses.replace(
+        config,
+        task=config.task or spec.name,
+        jit_compile=bool(model.jit_compile),  # as resolved
+        max_seq_length=int(length),
+        lower_case=getattr(tokenizer, "lower_case", config.lower_case),
     )
-    if output_dir is not None:
-        model.save(os.path.join(output_dir, MODEL_FILE))
+    record = {
+        "format_version": FORMAT_VERSION,
+        "package_version": __version__,
+        **config.to_dict(),
+        "run": {
+            "model": type(model).__name__,
+            "label_names": _list_or_none(getattr(model, "label_names", None)),
+            "text_pair": bool(getattr(model, "text_pair", False)),
+            "num_choices": getattr(model, "num_choices", None),
+            "train_examples": getattr(train_ds, "num_examples", None),
+            "steps_per_epoch": steps,
+            "total_steps": total_steps,
+        },
+    }
+    monitor = config.monitor or ("val_loss" if eval_ds is not None else "loss")
+    staged = None if output_dir is None else StagedFolder(
+        output_dir, overwrite=overwrite, what="output_dir"
+    )  # fmt: skip
+    with staged or _NoFolder() as folder:
+        all_callbacks = [NonFiniteLossGuard()]
+        if folder is not None:
+            all_callbacks += [
+                TrainingTensorBoard(
+                    folder,
+                    global_batch_size=config.batch_size,
+                    update_freq=config.tensorboard_update_freq,
+                ),
+                keras.callbacks.ModelCheckpoint(
+                    os.path.join(folder, run_files.BEST_MODEL_FILE),
+                    monitor=monitor,
+                    save_best_only=True,
+                ),
+            ]
+        all_callbacks += list(callbacks or [])
+        history = model.fit(
+            train_ds,
+            validation_data=eval_ds,
+            epochs=config.epochs,
+            steps_per_epoch=config.steps_per_epoch,
+            callbacks=all_callbacks,
+            shuffle=False,  # the datasets shuffle themselves
+            verbose=verbose,
+        )
+        results = {}
+        if config.eval and tokenizer is not None:
+            results = evaluate_model(
+                config, model, _as_tokenizer(tokenizer), config.eval,
+                progress=verbose not in (0, 2),
+            )  # fmt: skip
+        elif eval_ds is not None:
+            results = {
+                k[4:]: float(v[-1])
+                for k, v in history.history.items()
+                if k.startswith("val_")
+            }
+        history.eval_results = results
+        if folder is not None:
+            model.save(os.path.join(folder, run_files.MODEL_FILE))
+            if tokenizer is not None:
+                _write_tokenizer(tokenizer, folder)
+            run_files.write_json(
+                os.path.join(folder, run_files.FINETUNE_CONFIG_FILE), record
+            )
+            if results:
+                run_files.write_json(
+                    os.path.join(folder, run_files.EVAL_RESULTS_FILE), results
+                )
+            staged.commit()
     return history
 
 
-def load_finetuned(path: str | os.PathLike, best: bool = False):
-    """Reloads a model saved by `finetune`, with its tokenizer if saved.
+class _NoFolder:
+    """`with` stand-in when there is no run folder."""
+
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _list_or_none(names):
+    return None if names is None else list(names)
+
+
+def _as_tokenizer(tokenizer):
+    if isinstance(tokenizer, str | os.PathLike):
+        return BertTokenizer(tokenizer)
+    return tokenizer
+
+
+# -- from files ----------------------------------------------------------------
+
+
+def run_tokenizer(config: FinetuneConfig) -> BertTokenizer:
+    """The tokenizer a `FinetuneConfig` trains with.
+
+    `config.vocab` (or the `vocab.txt` beside `config.init`), with
+    `config.lower_case` if set, else the casing stored with the vocabulary
+    (`keras_bert_impl.run_files.read_tokenizer_settings`).
+
+    Raises:
+        ValueError: a preset `init` without `vocab`.
+        FileNotFoundError: no vocabulary found.
+    """
+    if config.vocab is not None and not os.path.isfile(config.vocab):
+        raise FileNotFoundError(
+            f"--vocab {config.vocab!r} does not exist. Pass the vocab.txt of "
+            "the --init checkpoint, or leave --vocab out to use the one "
+            "beside it."
+        )
+    if _is_preset(config.init):
+        if config.vocab is None:
+            raise ValueError(
+                f"--init {config.init!r} is a preset (random weights): pass "
+                "--vocab with the vocab.txt to train with."
+            )
+        return load_tokenizer(config.vocab, lower_case=config.lower_case)
+    if not os.path.exists(config.init) and not os.path.exists(
+        f"{config.init}.index"
+    ):
+        raise FileNotFoundError(
+            f"--init {config.init!r} does not exist. Pass a Hugging Face "
+            "folder, a TF1 checkpoint, a `keras-bert-impl pretrain` run "
+            f"folder or a preset ({', '.join(BertConfig.presets())})."
+        )
+    return load_tokenizer(
+        config.init, vocab=config.vocab, lower_case=config.lower_case
+    )
+
+
+def run_finetuning(
+    config: FinetuneConfig,
+    output_dir: str | os.PathLike,
+    overwrite: bool = False,
+    verbose: str | int = "auto",
+) -> dict:
+    """Fine-tunes `config.task` from `config.init` on files; saves the run.
+
+    Reads and checks the data first (cheap, where most mistakes are),
+    then loads the weights, then runs `finetune`: the tokenizer
+    (`run_tokenizer`), the datasets (`task_dataset`, label map from the
+    training files), the task model (`build_task_model`; `text_pair` set
+    when the files hold a second text), training, evaluation on
+    `config.eval`, and the run folder.
+
+    Args:
+        config: `FinetuneConfig` with `task`, `init` and `train` set.
+        output_dir: str. The run folder (built aside, swapped in whole).
+        overwrite: bool. Replace a non-empty `output_dir`.
+        verbose: `fit`'s verbosity.
+
+    Returns:
+        dict: the metrics on `config.eval` (empty without it).
+
+    Raises:
+        ValueError: a missing setting, unreadable data, a label unknown to
+            the training set, a vocabulary that does not fit the weights,
+            or `max_seq_length` beyond the model's positions.
+        FileExistsError: `output_dir` holds files and `overwrite` is not
+            set.
+    """
+    for name in ("task", "init", "train"):
+        if not getattr(config, name):
+            raise ValueError(
+                f"run_finetuning needs config.{name} (--{name}). Received: "
+                f"{name}={getattr(config, name)!r}"
+            )
+    output_dir = os.fspath(output_dir)
+    StagedFolder(output_dir, overwrite, "--output").clean_stale()
+    if os.path.isdir(output_dir) and os.listdir(output_dir) and not overwrite:
+        raise FileExistsError(
+            f"--output {output_dir!r} already holds files: pass another "
+            "folder or --overwrite (the old run is kept until the new one "
+            "is complete)."
+        )
+    keras.utils.set_random_seed(config.seed)
+    tokenizer = run_tokenizer(config)
+    config = dataclasses.replace(config, lower_case=tokenizer.lower_case)
+    train_ds = task_dataset(config, config.train, tokenizer, training=True)
+    label_map = getattr(train_ds, "label_map", None)
+    text_pair = uses_text_pair(config, train_ds)
+    eval_ds = None
+    if config.eval:
+        eval_ds = task_dataset(config, config.eval, tokenizer, label_map)
+    model = build_task_model(
+        config.task,
+        config.init,
+        label_names=None if label_map is None else label_map.names,
+        vocab=tokenizer,
+        dropout=config.dropout,
+        text_pair=text_pair,
+        dtype=None if config.dtype == "float32" else config.dtype,
+    )
+    positions = model.encoder.max_sequence_length
+    if config.max_seq_length > positions:
+        raise ValueError(
+            f"--max-seq-length {config.max_seq_length} is longer than the "
+            f"model's {positions} positions. Pass --max-seq-length "
+            f"{positions} or less."
+        )
+    history = finetune(
+        model,
+        train_ds,
+        eval_ds,
+        config,
+        output_dir,
+        tokenizer,
+        verbose=verbose,
+        overwrite=overwrite,
+    )
+    return history.eval_results
+
+
+# -- reading a run back --------------------------------------------------------
+
+
+def read_finetune_config(folder, model=None) -> FinetuneConfig:
+    """The `FinetuneConfig` of a run folder, of any release.
+
+    Args:
+        folder: str. A fine-tuning run folder.
+        model: the loaded task model, to tell the task of a first-release
+            library run (whose config did not record it).
+
+    Raises:
+        FileNotFoundError: not a run folder.
+        ValueError: a malformed config.
+    """
+    path = os.path.join(folder, run_files.FINETUNE_CONFIG_FILE)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(
+            f"{folder!r} has no {run_files.FINETUNE_CONFIG_FILE}: pass the "
+            "--output folder of `keras-bert-impl finetune` (or the "
+            "output_dir of `finetune`)."
+        )
+    record = run_files.read_json(path, "fine-tuning config")
+    if not isinstance(record, dict):
+        raise ValueError(f"{path}: expected a JSON object.")
+    config = FinetuneConfig.from_dict(record)
+    if config.task is None and model is not None:
+        config = dataclasses.replace(config, task=task_of(model).name)
+    return config
+
+
+def load_finetuned(
+    path: str | os.PathLike,
+    best: bool = False,
+    return_config: bool = False,
+):
+    """Reloads a fine-tuned model with its tokenizer (and config).
+
+    Reads run folders written by `finetune`, `run_finetuning` and
+    `keras-bert-impl finetune` of this and the first release.
 
     Args:
         path: str. The run folder, or a `.keras` file in it.
         best: bool. Load `best.keras` instead of `model.keras` (folder
             only). Defaults to `False`.
+        return_config: bool. Also return the run's `FinetuneConfig`.
 
     Returns:
-        `(model, tokenizer or None)`.
+        `(model, tokenizer or None)`, or `(model, tokenizer, config)`
+        with `return_config=True`. The model is not compiled (call
+        `compile` or `finetune` to train it further).
 
     Raises:
-        FileNotFoundError: no such model file.
+        FileNotFoundError: no such model file, or (with `return_config`)
+            no `finetune_config.json`.
 
     Example (the run folder holds what `finetune(model, ...,
     output_dir=output_dir, tokenizer=tokenizer)` writes; the two files read
     back are saved by hand here, to keep the example quick):
-    >>> import tempfile
+    >>> import shutil, tempfile
     >>> tokenizer = kbi.BertTokenizer(
     ...     ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "good", "bad"])
     >>> model = build_task_model("classify", bert_config=BertConfig.preset(
@@ -526,23 +785,36 @@ def load_finetuned(path: str | os.PathLike, best: bool = False):
     True
     >>> shutil.rmtree(output_dir)
     """
+    import keras_bert_impl.models  # noqa: F401  (registers the classes)
+
     path = os.fspath(path)
     if os.path.isdir(path):
         folder = path
-        path = os.path.join(path, BEST_FILE if best else MODEL_FILE)
+        if not run_files.is_finetune_run(folder):
+            raise FileNotFoundError(
+                f"{folder!r} is not a fine-tuning run folder (no "
+                f"{run_files.MODEL_FILE}, no {run_files.FINETUNE_CONFIG_FILE}):"
+                " pass the --output folder of `keras-bert-impl finetune` (or "
+                "the output_dir of `finetune`)."
+            )
+        name = run_files.BEST_MODEL_FILE if best else run_files.MODEL_FILE
+        path = os.path.join(path, name)
     else:
         folder = os.path.dirname(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(
-            f"No fine-tuned model at {path}: run `finetune(..., "
-            "output_dir=...)` first, or pass the .keras file."
+            f"No fine-tuned model at {path}: pass the run folder of "
+            "`finetune` / `keras-bert-impl finetune`, or its .keras file."
         )
-    import keras_bert_impl.models.tasks  # noqa: F401  (registers classes)
-
-    model = keras.models.load_model(path)
+    model = keras.saving.load_model(path, compile=False)
+    config = None
+    if os.path.isfile(os.path.join(folder, run_files.FINETUNE_CONFIG_FILE)):
+        config = read_finetune_config(folder, model)
+    elif return_config:
+        read_finetune_config(folder)  # raises FileNotFoundError
     tokenizer = None
-    if os.path.isfile(os.path.join(folder, "vocab.txt")):
-        from keras_bert_impl.tokenization.bert_tokenizer import BertTokenizer
-
-        tokenizer = BertTokenizer.load(folder)
+    if os.path.isfile(os.path.join(folder, run_files.VOCAB_FILE)):
+        tokenizer = load_tokenizer(folder or ".")
+    if return_config:
+        return model, tokenizer, config
     return model, tokenizer

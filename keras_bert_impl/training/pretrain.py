@@ -34,16 +34,34 @@ import shutil
 from typing import Any
 
 import keras
+import tensorflow as tf
 
+from keras_bert_impl import run_files
+from keras_bert_impl.checks import check_positive_int
 from keras_bert_impl.config import BertConfig
-from keras_bert_impl.models.encoder import resolve_jit_compile
+from keras_bert_impl.data.pretraining import default_max_predictions
+from keras_bert_impl.data.pretraining import pretraining_dataset
+from keras_bert_impl.models.encoder import build_encoder
 from keras_bert_impl.models.pretrainer import BertPretrainer
+from keras_bert_impl.optimizers.recipe import OPTIMIZERS
+from keras_bert_impl.optimizers.recipe import create_optimizer
+from keras_bert_impl.paths import prepare_output
+from keras_bert_impl.paths import resolve_files
+from keras_bert_impl.runtime import resolve_jit_compile
+from keras_bert_impl.tokenization.bert_tokenizer import BertTokenizer
+from keras_bert_impl.tokenization.vocab import read_vocab
+from keras_bert_impl.training.callbacks import NonFiniteLossGuard
+from keras_bert_impl.training.callbacks import PretrainingCheckpoint
+from keras_bert_impl.training.callbacks import TrainingTensorBoard
+from keras_bert_impl.training.callbacks import restore_training_state
 from keras_bert_impl.training.distribute import STRATEGIES
 from keras_bert_impl.training.distribute import ReplicaXLAMixin
-from keras_bert_impl.training.optimization import OPTIMIZERS
+from keras_bert_impl.training.distribute import get_strategy
+from keras_bert_impl.training.distribute import is_chief
+from keras_bert_impl.training.distribute import worker_logdir
 
 DTYPES = ("float32", "mixed_bfloat16", "mixed_float16")
-CONFIG_FILE = "pretraining_config.json"
+CONFIG_FILE = run_files.PRETRAINING_CONFIG_FILE
 
 
 @keras.saving.register_keras_serializable(package="keras_bert_impl")
@@ -73,7 +91,7 @@ class PretrainingConfig:
     Args:
         vocab: str. `vocab.txt` of the tokenizer.
         train: list of str. Training files, folders or globs.
-        logdir: str. Run folder (its parent must exist).
+        logdir: str. Run folder (created with its missing parents).
         model: str or dict. A `BertConfig` preset name (its
             `vocabulary_size` is set from `vocab`), a path to a JSON config,
             or a dict of `BertConfig` fields. Defaults to `"tiny"`.
@@ -161,13 +179,6 @@ class PretrainingConfig:
         return text
 
 
-def _positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(
-            f"`{name}` must be a positive integer. Received: {name}={value!r}"
-        )
-
-
 def resolve_bert_config(model, vocabulary_size: int) -> BertConfig:
     """The model's `BertConfig`, checked against the vocabulary size.
 
@@ -211,12 +222,9 @@ def validate(config: PretrainingConfig) -> BertConfig:
     Raises:
         ValueError: a clear message for each misuse: a vocabulary whose size
             does not match the model, `max_seq_length` above the model's
-            positions, a missing `logdir` parent, no corpus file, and any
+            positions, a `logdir` that is a file, no corpus file, and any
             out-of-range number or unknown name.
     """
-    from keras_bert_impl.data.corpus import resolve_files
-    from keras_bert_impl.tokenization.vocab import read_vocab
-
     for name in (
         "steps",
         "steps_per_epoch",
@@ -226,7 +234,7 @@ def validate(config: PretrainingConfig) -> BertConfig:
         "validation_steps",
         "keep_checkpoints",
     ):
-        _positive_int(name, getattr(config, name))
+        check_positive_int(**{name: getattr(config, name)})
     if config.steps % config.steps_per_epoch:
         raise ValueError(
             "`steps_per_epoch` must divide `steps` (checkpoints and resume "
@@ -249,7 +257,9 @@ def validate(config: PretrainingConfig) -> BertConfig:
                 f"`{name}` must be one of {allowed}. Received: {name}={value!r}"
             )
     if config.max_predictions_per_seq is not None:
-        _positive_int("max_predictions_per_seq", config.max_predictions_per_seq)
+        check_positive_int(
+            max_predictions_per_seq=config.max_predictions_per_seq
+        )
     updates = config.steps // config.gradient_accumulation_steps
     if config.warmup_steps is not None and (
         isinstance(config.warmup_steps, bool)
@@ -270,17 +280,7 @@ def validate(config: PretrainingConfig) -> BertConfig:
             "`learning_rate` must be positive. Received: "
             f"learning_rate={config.learning_rate}"
         )
-    parent = os.path.dirname(os.path.abspath(config.logdir))
-    if not os.path.isdir(parent):
-        raise ValueError(
-            f"The parent folder of logdir does not exist: {parent}. Create "
-            f"it first. Received: logdir={config.logdir!r}"
-        )
-    if os.path.exists(config.logdir) and not os.path.isdir(config.logdir):
-        raise ValueError(
-            f"logdir exists and is not a folder. Received: "
-            f"logdir={config.logdir!r}"
-        )
+    prepare_output(config.logdir, "logdir", folder=True)
     if not os.path.isfile(config.vocab):
         raise ValueError(
             f"No vocabulary file. Received: vocab={config.vocab!r}. Pass "
@@ -329,8 +329,6 @@ def resolve_config(config: PretrainingConfig) -> PretrainingConfig:
     >>> resolved.warmup_steps, resolved.max_predictions_per_seq
     (100, 20)
     """
-    from keras_bert_impl.data.pretraining import default_max_predictions
-
     updates = config.steps // config.gradient_accumulation_steps
     max_predictions = config.max_predictions_per_seq
     if max_predictions is None:
@@ -380,20 +378,6 @@ def pretrain(
             checkpoint is kept).
     """
     bert_config = validate(config)
-    import tensorflow as tf
-
-    from keras_bert_impl.data.pretraining import pretraining_dataset
-    from keras_bert_impl.models.encoder import build_encoder
-    from keras_bert_impl.tokenization.bert_tokenizer import BertTokenizer
-    from keras_bert_impl.training.callbacks import NonFiniteLossGuard
-    from keras_bert_impl.training.callbacks import PretrainingCheckpoint
-    from keras_bert_impl.training.callbacks import PretrainingTensorBoard
-    from keras_bert_impl.training.callbacks import restore_training_state
-    from keras_bert_impl.training.distribute import get_strategy
-    from keras_bert_impl.training.distribute import is_chief
-    from keras_bert_impl.training.distribute import worker_logdir
-    from keras_bert_impl.training.optimization import create_optimizer
-
     config = resolve_config(config)
     strategy = get_strategy(config.strategy, tpu=config.tpu_address)
     replicas = strategy.num_replicas_in_sync
@@ -442,8 +426,10 @@ def pretrain(
     if is_chief(strategy):
         os.makedirs(config.logdir, exist_ok=True)
         config.to_json(os.path.join(config.logdir, CONFIG_FILE))
-        bert_config.to_json(os.path.join(config.logdir, "bert_config.json"))
-        vocab_copy = os.path.join(config.logdir, "vocab.txt")
+        bert_config.to_json(
+            os.path.join(config.logdir, run_files.BERT_CONFIG_FILE)
+        )
+        vocab_copy = os.path.join(config.logdir, run_files.VOCAB_FILE)
         if os.path.abspath(config.vocab) != os.path.abspath(vocab_copy):
             shutil.copyfile(config.vocab, vocab_copy)
 
@@ -471,7 +457,7 @@ def pretrain(
 
     # Every worker resumes from the chief's checkpoints (multi-worker
     # resume needs the run folder on a file system all workers share).
-    checkpoint_dir = os.path.join(config.logdir, "checkpoints")
+    checkpoint_dir = os.path.join(config.logdir, run_files.CHECKPOINTS_DIR)
     step = restore_training_state(model, checkpoint_dir)
     if step % config.steps_per_epoch:
         raise ValueError(
@@ -489,9 +475,9 @@ def pretrain(
         all_callbacks = [
             NonFiniteLossGuard(checkpoint_dir),
             PretrainingCheckpoint(
-                write_dir, vocab=config.vocab, keep=config.keep_checkpoints
+                write_dir, tokenizer=tokenizer, keep=config.keep_checkpoints
             ),
-            PretrainingTensorBoard(
+            TrainingTensorBoard(
                 write_dir,
                 global_batch_size=config.batch_size,
                 update_freq=config.tensorboard_update_freq,
@@ -505,5 +491,6 @@ def pretrain(
             steps_per_epoch=config.steps_per_epoch,
             validation_data=validation,
             callbacks=all_callbacks,
+            shuffle=False,  # the datasets shuffle themselves
             verbose=verbose,
         )

@@ -204,7 +204,7 @@ def test_refuses_to_overwrite_unless_asked(encoder, tiny_config, tmp_path):
     # Nothing but the target is left in the parent folder (no temp dirs).
     assert os.listdir(tmp_path) == ["c"]
     (tmp_path / "file").write_text("x")
-    with pytest.raises(FileExistsError, match="not a folder"):
+    with pytest.raises(NotADirectoryError, match="is a file, not a folder"):
         kbi.save_checkpoint(encoder, tmp_path / "file", overwrite=True)
 
 

@@ -141,7 +141,7 @@ ROWS = [
             "{uncased_vocab}",
             "x",
         ],
-        ["30522", "64", "Pass the vocab.txt"],
+        ["30522", "64", "Use the vocab.txt"],
         id="embed-wrong-vocab",
     ),  # fmt: skip
     pytest.param(
@@ -364,15 +364,15 @@ ROWS = [
             "--train",
             "{ws}/corpus.txt",
             "--logdir",
-            "/no/parent/run",
+            "{ws}/train.csv/run",
         ],
-        ["/no/parent/run", "Create it first"],
-        id="pretrain-logdir-parent-missing",
+        ["train.csv", "is a file, not a folder"],
+        id="pretrain-logdir-under-a-file",
     ),  # fmt: skip
     pytest.param(
-        ["quickstart", "--workdir", "/no/parent/qs"],
-        ["/no/parent/qs", "Create it first"],
-        id="quickstart-workdir-parent-missing",
+        ["quickstart", "--workdir", "{ws}/train.csv/qs"],
+        ["train.csv", "is a file, not a folder"],
+        id="quickstart-workdir-under-a-file",
     ),
     pytest.param(
         ["quickstart", "--workdir", "{ws}/qs", "--pretrain-steps", "0"],

@@ -114,17 +114,23 @@ def classify_run(tmp_path_factory):
 @pytest.mark.large
 def test_classify_run_folder(classify_run):
     out = classify_run["output"]
-    for name in ("model.keras", "vocab.txt", "finetune_config.json"):
+    for name in ("model.keras", "best.keras", "vocab.txt",
+                 "tokenizer_config.json", "finetune_config.json",
+                 "eval_results.json"):  # fmt: skip
         assert (out / name).is_file(), name
     config = json.loads((out / "finetune_config.json").read_text())
+    assert config["format_version"] == 2
     assert config["task"] == "classify"
-    assert config["label_names"] == ["business", "sports"]
+    assert config["run"]["label_names"] == ["business", "sports"]
     assert config["epochs"] == 4 and config["max_seq_length"] == 32
-    assert config["total_steps"] == 4 * 4
+    assert config["run"]["total_steps"] == 4 * 4
+    assert config["lower_case"] is True and config["jit_compile"] is False
     # TensorBoard event files for train and validation.
     for sub in ("train", "validation"):
-        files = os.listdir(out / "logs" / sub)
+        files = os.listdir(out / sub)
         assert any(f.startswith("events.out.tfevents") for f in files), sub
+    # Built aside and swapped in: nothing else is left beside the run.
+    assert sorted(os.listdir(out.parent)) == ["dev.csv", "run", "train.csv"]
 
 
 @pytest.mark.large
@@ -132,11 +138,11 @@ def test_classify_loss_decreases(classify_run):
     import tensorflow as tf
 
     losses = []
-    folder = classify_run["output"] / "logs" / "train"
+    folder = classify_run["output"] / "train"
     for name in sorted(os.listdir(folder)):
         for event in tf.compat.v1.train.summary_iterator(str(folder / name)):
             for value in event.summary.value:
-                if value.tag == "epoch_loss":
+                if value.tag == "loss":
                     losses.append(float(tf.make_ndarray(value.tensor)))
     assert len(losses) == 4
     assert losses[-1] < losses[0]
@@ -241,8 +247,8 @@ def test_ner_peoples_daily(tmp_path, capsys):
     assert code == 0
     capsys.readouterr()
     config = json.loads((output / "finetune_config.json").read_text())
-    assert config["label_names"][0] == "O"
-    assert {"B-PER", "B-LOC", "B-ORG"} <= set(config["label_names"])
+    assert config["run"]["label_names"][0] == "O"
+    assert {"B-PER", "B-LOC", "B-ORG"} <= set(config["run"]["label_names"])
     code, stdout, _ = _run(
         ["evaluate", "--model", str(output), "--data", str(test)], capsys
     )
@@ -362,19 +368,29 @@ def test_finetune_help_shows_recipe_defaults(capsys):
         assert text in out
 
 
-def test_casing_follows_the_pretraining_run(tmp_path):
-    """Without `--no-lower-case`, a `--init` pretraining run's casing is
-    kept (a cased Chinese run stays cased); elsewhere text is lower-cased."""
+def test_casing_follows_the_init(tmp_path):
+    """Without `--no-lower-case`, the casing stored with the --init
+    vocabulary is kept: `tokenizer_config.json` (this release, and Hugging
+    Face folders), or the run's config (first-release run folders); a bare
+    vocab.txt is lower-cased."""
+    from keras_bert_impl import BertTokenizer
+    from keras_bert_impl.checkpoints.resolve import load_tokenizer
     from keras_bert_impl.cli import build_parser
-    from keras_bert_impl.cli._runner import init_lower_case
+    from keras_bert_impl.tokenization.vocab import write_vocab
 
+    tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "Hello"]
     run = tmp_path / "run"
-    run.mkdir()
+    (run / "encoder").mkdir(parents=True)
+    write_vocab(tokens, run / "encoder" / "vocab.txt")
     (run / "pretraining_config.json").write_text(
         json.dumps({"lower_case": False}), encoding="utf-8"
     )
-    assert init_lower_case(run) is False
-    assert init_lower_case(tmp_path) is True  # not a pretraining run
+    assert load_tokenizer(run).lower_case is False  # first-release run
+    assert load_tokenizer(run, lower_case=True).lower_case is True
+    BertTokenizer(tokens, lower_case=False).save(tmp_path / "ckpt")
+    assert load_tokenizer(tmp_path / "ckpt").lower_case is False
+    write_vocab(tokens, tmp_path / "bare" / "vocab.txt")
+    assert load_tokenizer(tmp_path / "bare").lower_case is True
     parser = build_parser()
     base = ["finetune", "--task", "classify", "--train", "t.csv"]
     base += ["--output", "o", "--init", str(run)]

@@ -207,7 +207,7 @@ def test_empty_eval_set(uncased_tokenizer, tmp_path):
     for name in ("dev.tsv", "dev.jsonl"):
         with pytest.raises(ValueError, match="No examples in"):
             classification_dataset(str(tmp_path / name), uncased_tokenizer)
-    with pytest.raises(ValueError, match="No corpus file matches"):
+    with pytest.raises(FileNotFoundError, match="No file matches"):
         classification_dataset(str(tmp_path / "nope*.csv"), uncased_tokenizer)
 
 

@@ -7,6 +7,7 @@ predictions decoded with this package's decoders and scored.
 import numpy as np
 import pytest
 
+import keras_bert_impl.models as tasks
 from keras_bert_impl import BertConfig
 from keras_bert_impl import build_encoder
 from keras_bert_impl.data.finetuning import choice_dataset
@@ -16,8 +17,6 @@ from keras_bert_impl.data.finetuning import ner_dataset
 from keras_bert_impl.data.finetuning import squad_dataset
 from keras_bert_impl.evaluation import squad_scores
 from keras_bert_impl.tokenization.bert_tokenizer import BertTokenizer
-
-tasks = pytest.importorskip("keras_bert_impl.models.tasks")
 
 DATA = "tests/data/finetune"
 

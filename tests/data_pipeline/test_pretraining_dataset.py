@@ -108,7 +108,7 @@ class TestCorpusFormats:
         assert len(docs) == 12 and stats.empty_files == 2
 
     def test_missing_files(self, tmp_path, uncased_tokenizer):
-        with pytest.raises(ValueError, match="No corpus file matches"):
+        with pytest.raises(FileNotFoundError, match="No file matches"):
             pretraining_dataset([str(tmp_path / "*.nope")], uncased_tokenizer)
 
     def test_jsonl_without_text_field(self, tmp_path):

@@ -53,20 +53,20 @@ def epoch(bbc_corpus, uncased_tokenizer):
 @pytest.fixture(scope="module")
 def pairs(bbc_corpus, uncased_tokenizer):
     """One epoch of the pair stage (unmasked, > 10,000 examples), with the
-    lengths of A and B as the stage handed them to `pack_pair`."""
+    lengths of A and B as the stage handed them to the packer."""
     lengths = []
-    pack_pair = pretraining.pack_pair
+    pack = pretraining._PairStage._pack
 
-    def recording(tokens_a, tokens_b, *args, **kwargs):
-        lengths.append((len(tokens_a), len(tokens_b)))
-        return pack_pair(tokens_a, tokens_b, *args, **kwargs)
+    def recording(self, examples):
+        lengths.extend((len(e[0]), len(e[1])) for e in examples)
+        return pack(self, examples)
 
     ds = sentence_pair_dataset(
         [bbc_corpus], uncased_tokenizer, SEQ, seed=3,
         corpus_format="documents",
     )  # fmt: skip
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(pretraining, "pack_pair", recording)
+        patch.setattr(pretraining._PairStage, "_pack", recording)
         batches = list(ds.batch(1024).as_numpy_iterator())
     out = {k: np.concatenate([b[k] for b in batches]) for k in batches[0]}
     out["lengths"] = np.array(lengths, np.int64).reshape(-1, 2)
@@ -119,7 +119,7 @@ def test_packing_is_cls_a_sep_b_sep_then_padding(epoch, uncased_tokenizer):
 
 
 def test_pairs_fit_max_seq_length_before_packing(pairs):
-    """The pair stage itself hands `pack_pair` pairs that fit, and the
+    """The pair stage itself hands the packer pairs that fit, and the
     packed arrays hold exactly those A and B lengths."""
     len_a, len_b = pairs["lengths"].T
     assert len(len_a) == len(pairs["token_ids"])

@@ -85,11 +85,12 @@ def spread(model, seed=0, scale=0.5):
 
 
 def task_model(kind):
-    """A real task model of `keras_bert_impl.models.tasks` on a tiny encoder.
+    """A real task model of `keras_bert_impl.models` on a tiny encoder.
 
     The classifier and the regressor take a text pair.
     """
-    tasks = pytest.importorskip("keras_bert_impl.models.tasks")
+    import keras_bert_impl.models as tasks
+
     encoder = tiny_encoder()
     model = {
         "classifier": lambda: tasks.BertClassifier(

@@ -81,12 +81,17 @@ def test_export_checkpoint_then_predict(tokenizer, tmp_path, capsys):
 def test_tokenizer_casing_of_a_finetune_run(
     trained_lower_case, cased, expected, tmp_path
 ):
-    """A run folder's tokenizer keeps the casing it was trained with."""
+    """A run folder's tokenizer keeps the casing it was trained with (a
+    first-release run folder: the casing only in its config)."""
+    from keras_bert_impl.checkpoints.resolve import load_tokenizer
+
     shutil.copyfile(VOCAB, tmp_path / "vocab.txt")
     (tmp_path / "finetune_config.json").write_text(
         json.dumps({"task": "classify", "lower_case": trained_lower_case})
     )
-    tokenizer = export_cli._load_tokenizer(str(tmp_path), cased)
+    tokenizer = load_tokenizer(
+        str(tmp_path), lower_case=False if cased else None
+    )
     assert tokenizer.lower_case is expected
 
 

@@ -125,7 +125,10 @@ def _cases(encoder_export, finetuned_export, tokenizer, tmp_path):
     classifier = keras.saving.load_model(run / "model.keras")
     assert tuple(classifier.label_names) == SENTIMENT_LABELS
     config = json.loads((run / "finetune_config.json").read_text())
-    assert (config["train_examples"], config["total_steps"]) == (6, 6)
+    assert (config["run"]["train_examples"], config["run"]["total_steps"]) == (
+        6,
+        6,
+    )
     run_tokenizer = BertTokenizer(
         run / "vocab.txt", lower_case=config["lower_case"]
     )

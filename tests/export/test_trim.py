@@ -10,7 +10,7 @@ import pytest
 import tensorflow as tf
 import tensorflow_text as tf_text
 
-from keras_bert_impl.export.tasks import round_robin_trim
+from keras_bert_impl.tokenization.packing import round_robin_trim
 
 
 def _ragged(lengths, offset):

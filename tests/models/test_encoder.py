@@ -229,7 +229,7 @@ def test_auto_jit_compile_skips_xla_for_16_bit_on_cpu(
     assert model.jit_compile is True
     model.compile(jit_compile=False)
     assert model.jit_compile is False
-    with pytest.raises(ValueError, match="jit_compile must be True, False"):
+    with pytest.raises(ValueError, match="`jit_compile` must be True, False"):
         model.compile(jit_compile="yes")
 
 

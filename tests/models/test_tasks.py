@@ -14,14 +14,13 @@ from keras_bert_impl import BertConfig
 from keras_bert_impl import assets
 from keras_bert_impl import build_encoder
 from keras_bert_impl import save_checkpoint
-from keras_bert_impl.models.tasks import BertClassifier
-from keras_bert_impl.models.tasks import BertMultipleChoice
-from keras_bert_impl.models.tasks import BertQuestionAnswering
-from keras_bert_impl.models.tasks import BertRegressor
-from keras_bert_impl.models.tasks import BertTokenClassifier
-from keras_bert_impl.models.tasks import StreamingPearsonCorrelation
-from keras_bert_impl.models.tasks import load_encoder
-from keras_bert_impl.training.optimization import DECAY_EXCLUDED_NAMES
+from keras_bert_impl.checkpoints.resolve import load_encoder
+from keras_bert_impl.metrics import StreamingPearsonCorrelation
+from keras_bert_impl.models import BertClassifier
+from keras_bert_impl.models import BertMultipleChoice
+from keras_bert_impl.models import BertQuestionAnswering
+from keras_bert_impl.models import BertRegressor
+from keras_bert_impl.models import BertTokenClassifier
 
 UNCASED_VOCAB = "tests/data/vocab/uncased.txt"
 TAGS = ["B-LOC", "B-PER", "I-PER", "O"]
@@ -282,9 +281,6 @@ def test_default_optimizer_is_finetuning_adamw(tiny_config, tiny_inputs):
     assert type(opt).__name__ == "AdamW"
     assert float(opt.learning_rate) == pytest.approx(3e-5)
     assert opt.weight_decay == 0.01 and opt.global_clipnorm == 1.0
-    from keras_bert_impl.models import tasks
-
-    assert tasks.DECAY_EXCLUDED_NAMES == DECAY_EXCLUDED_NAMES
     model(tiny_inputs)
     decayed = {
         v.path for v in model.trainable_variables if opt._use_weight_decay(v)
@@ -340,11 +336,11 @@ def test_classifier_learns_rotten_tomatoes_snippets():
     assert history.history["accuracy"][-1] > 0.7, history.history
 
 
-def test_from_checkpoint_tf1_and_pretraining_run(tiny_config, tiny_inputs,
-                                                 tmp_path):  # fmt: skip
+def test_task_on_tf1_checkpoint_and_pretraining_run(tiny_config, tiny_inputs,
+                                                    tmp_path):  # fmt: skip
     encoder = build_encoder(tiny_config)
     tf1 = save_checkpoint(encoder, tmp_path / "tf1", format="tf1")
-    model = BertClassifier.from_checkpoint(tf1, num_classes=2)
+    model = BertClassifier(load_encoder(tf1), num_classes=2)
     expected = np.asarray(encoder(tiny_inputs)["pooled_output"])
     got = np.asarray(model.encoder(tiny_inputs)["pooled_output"])
     np.testing.assert_allclose(got, expected, atol=1e-6)
@@ -353,7 +349,7 @@ def test_from_checkpoint_tf1_and_pretraining_run(tiny_config, tiny_inputs,
     run.mkdir()
     (run / "pretraining_config.json").write_text("{}")
     save_checkpoint(encoder, run / "encoder")
-    qa = BertQuestionAnswering.from_checkpoint(run)
+    qa = BertQuestionAnswering(load_encoder(run))
     got = np.asarray(qa.encoder(tiny_inputs)["sequence_output"])
     expected = np.asarray(encoder(tiny_inputs)["sequence_output"])
     np.testing.assert_allclose(got, expected, atol=1e-6)
@@ -362,8 +358,7 @@ def test_from_checkpoint_tf1_and_pretraining_run(tiny_config, tiny_inputs,
 def test_vocabulary_mismatch_is_an_error(tiny_config, tmp_path):
     folder = save_checkpoint(build_encoder(tiny_config), tmp_path / "hf")
     with pytest.raises(ValueError, match="30522 tokens but the checkpoint"):
-        BertTokenClassifier.from_checkpoint(folder, vocab=UNCASED_VOCAB,
-                                            num_classes=3)  # fmt: skip
+        load_encoder(folder, vocab=UNCASED_VOCAB)
     # The vocab.txt shipped beside the weights is checked too.
     (folder / "vocab.txt").write_text(
         "\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]) + "\n"

@@ -87,7 +87,7 @@ def test_compiled_model_reloads_in_a_fresh_process(tmp_path):
     from keras_bert_impl import BertClassifier
     from keras_bert_impl import BertConfig
     from keras_bert_impl import build_encoder
-    from keras_bert_impl.training.optimization import create_optimizer
+    from keras_bert_impl.optimizers import create_optimizer
 
     config = BertConfig.preset(
         "tiny", vocabulary_size=32, num_layers=1, hidden_dim=16,

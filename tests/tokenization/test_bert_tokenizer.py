@@ -1,5 +1,8 @@
 """BertTokenizer API: shapes, packing, tf.data, tf.function, SavedModel."""
 
+import json
+import shutil
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -187,13 +190,49 @@ def test_config_and_save_load(tmp_path):
     assert clone.get_config() == tok.get_config()
     tok.save(str(tmp_path / "tok"))
     assert sorted(p.name for p in (tmp_path / "tok").iterdir()) == [
-        "tokenizer.json",
+        "tokenizer_config.json",  # Hugging Face's file and keys
         "vocab.txt",
     ]
+    settings = json.loads(
+        (tmp_path / "tok" / "tokenizer_config.json").read_text()
+    )
+    assert settings["do_lower_case"] is False
+    assert settings["strip_accents"] is True
     loaded = BertTokenizer.load(str(tmp_path / "tok"))
     assert loaded.get_config() == tok.get_config()
     text = ["The Fox, café"]
     assert loaded.tokenize(text).to_list() == tok.tokenize(text).to_list()
+
+
+def test_load_reads_every_settings_file(tmp_path):
+    """The first release's own `tokenizer.json`, a Hugging Face fast
+    `tokenizer.json` (normalizer), and `tokenizer_config.json` winning over
+    both; a folder with only vocab.txt is uncased."""
+    shutil.copyfile(TINY, tmp_path / "vocab.txt")
+    assert BertTokenizer.load(str(tmp_path)).lower_case is True
+    legacy = {"lower_case": False, "strip_accents": None,
+              "max_word_length": 100, "suffix_indicator": "##"}  # fmt: skip
+    (tmp_path / "tokenizer.json").write_text(json.dumps(legacy))
+    assert BertTokenizer.load(str(tmp_path)).lower_case is False
+    fast = {
+        "version": "1.0",
+        "normalizer": {"type": "BertNormalizer", "lowercase": False,
+                       "strip_accents": True, "handle_chinese_chars": True},
+        "model": {"type": "WordPiece", "max_input_chars_per_word": 50,
+                  "continuing_subword_prefix": "##"},
+    }  # fmt: skip
+    (tmp_path / "tokenizer.json").write_text(json.dumps(fast))
+    loaded = BertTokenizer.load(str(tmp_path))
+    assert (loaded.lower_case, loaded.strip_accents) == (False, True)
+    assert loaded.max_word_length == 50
+    (tmp_path / "tokenizer_config.json").write_text(
+        json.dumps({"do_lower_case": True, "strip_accents": None})
+    )
+    loaded = BertTokenizer.load(str(tmp_path))
+    assert (loaded.lower_case, loaded.strip_accents) == (True, None)
+    assert (
+        BertTokenizer.load(str(tmp_path), lower_case=False).lower_case is False
+    )
 
 
 def test_strip_accents_follows_lower_case_unless_set():

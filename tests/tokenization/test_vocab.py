@@ -8,9 +8,9 @@ import pytest
 from keras_bert_impl.cli import main as cli_main
 from keras_bert_impl.tokenization.bert_tokenizer import BertTokenizer
 from keras_bert_impl.tokenization.vocab import SPECIAL_TOKENS
-from keras_bert_impl.tokenization.vocab import build_vocab
 from keras_bert_impl.tokenization.vocab import read_vocab
 from keras_bert_impl.tokenization.vocab import write_vocab
+from keras_bert_impl.tokenization.vocab_learning import build_vocab
 from tests.tokenization.conftest import CHINESE
 from tests.tokenization.conftest import UNCASED
 
@@ -109,7 +109,7 @@ def test_build_vocab_empty_corpus(tmp_path):
     (tmp_path / "empty.txt").write_text("\n  \n\n", encoding="utf-8")
     with pytest.raises(ValueError, match="corpus is empty"):
         build_vocab(str(tmp_path / "*.txt"), vocab_size=50, verbose=False)
-    with pytest.raises(FileNotFoundError, match="No input file matches"):
+    with pytest.raises(FileNotFoundError, match="No file matches"):
         build_vocab(str(tmp_path / "missing*.txt"), verbose=False)
 
 
@@ -149,7 +149,7 @@ def test_cli(tmp_path, capsys):
         ["vocab", "--input", str(tmp_path / "nope*.txt"), "--output", "x.txt"]
     )
     assert status == 2
-    assert "No input file matches" in capsys.readouterr().err
+    assert "No file matches" in capsys.readouterr().err
 
 
 def test_build_vocab_control_characters_only(tmp_path):

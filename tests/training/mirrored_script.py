@@ -25,8 +25,8 @@ import numpy as np  # noqa: E402
 
 from keras_bert_impl import BertConfig  # noqa: E402
 from keras_bert_impl import build_encoder  # noqa: E402
+from keras_bert_impl.optimizers import create_optimizer  # noqa: E402
 from keras_bert_impl.training.distribute import get_strategy  # noqa: E402
-from keras_bert_impl.training.optimization import create_optimizer  # noqa: E402
 from keras_bert_impl.training.pretrain import PretrainingModel  # noqa: E402
 from keras_bert_impl.training.pretrain import pretrain  # noqa: E402
 from tests.conftest import TINY  # noqa: E402

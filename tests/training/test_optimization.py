@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from keras_bert_impl import build_encoder
-from keras_bert_impl.training.optimization import WarmupLinearDecay
-from keras_bert_impl.training.optimization import create_optimizer
+from keras_bert_impl.optimizers import WarmupLinearDecay
+from keras_bert_impl.optimizers import create_optimizer
 from keras_bert_impl.training.pretrain import PretrainingModel
 from tests.training.synthetic import synthetic_arrays
 from tests.training.synthetic import synthetic_dataset

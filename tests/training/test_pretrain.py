@@ -7,10 +7,10 @@ import keras
 import numpy as np
 import pytest
 
+from keras_bert_impl.optimizers import create_optimizer
 from keras_bert_impl.training.callbacks import NonFiniteLossError
 from keras_bert_impl.training.callbacks import latest_checkpoint_step
 from keras_bert_impl.training.callbacks import restore_training_state
-from keras_bert_impl.training.optimization import create_optimizer
 from keras_bert_impl.training.pretrain import PretrainingModel
 from keras_bert_impl.training.pretrain import pretrain
 from keras_bert_impl.training.pretrain import resolve_config
@@ -64,16 +64,18 @@ class TestMisuse:
         with pytest.raises(ValueError, match="max_seq_length"):
             validate(config)
 
-    def test_missing_logdir_parent(self, tmp_path):
-        config = tiny_run_config(
-            tmp_path, logdir=str(tmp_path / "no" / "such" / "run")
-        )
-        with pytest.raises(ValueError, match="parent folder of logdir"):
+    def test_missing_logdir_parents_are_created(self, tmp_path):
+        logdir = tmp_path / "no" / "such" / "run"
+        validate(tiny_run_config(tmp_path, logdir=str(logdir)))
+        assert logdir.parent.is_dir() and not logdir.exists()
+        (tmp_path / "file").write_text("x")
+        config = tiny_run_config(tmp_path, logdir=str(tmp_path / "file" / "r"))
+        with pytest.raises(NotADirectoryError, match="is a file"):
             validate(config)
 
     def test_no_corpus_file(self, tmp_path):
         config = tiny_run_config(tmp_path, train=[str(tmp_path / "*.none")])
-        with pytest.raises(ValueError, match="No corpus file"):
+        with pytest.raises(FileNotFoundError, match="No file matches"):
             validate(config)
 
     def test_empty_corpus(self, tmp_path):

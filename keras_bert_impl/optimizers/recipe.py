@@ -1,5 +1,10 @@
 """BERT's optimization recipe: AdamW (or LAMB), warmup + linear decay.
 
+The one place that builds the package's optimizers: `create_optimizer`
+(pretraining), `create_finetune_optimizer` (fine-tuning, the run's length
+known) and `default_finetuning_optimizer` (the task models' `compile()`
+default), all excluding `DECAY_EXCLUDED_NAMES` from weight decay.
+
 The defaults are those of the paper and of google-research/bert's
 `optimization.py`: Adam with decoupled weight decay 0.01 that skips the
 LayerNorm and bias variables, beta_1 0.9, beta_2 0.999, epsilon 1e-6, a
@@ -15,6 +20,8 @@ References:
 
 import keras
 
+from keras_bert_impl.checks import check_fraction
+from keras_bert_impl.checks import check_positive_int
 from keras_bert_impl.optimizers.adamw import AdamW
 from keras_bert_impl.optimizers.schedules import WarmupLinearDecay
 
@@ -115,3 +122,91 @@ def create_optimizer(
     if loss_scale:
         opt = keras.optimizers.LossScaleOptimizer(opt)
     return opt
+
+
+def warmup_steps_for(total_steps: int, warmup_ratio: float = 0.1) -> int:
+    """Warmup updates: `warmup_ratio` of `total_steps`, rounded down.
+
+    Example:
+    >>> warmup_steps_for(1000), warmup_steps_for(9), warmup_steps_for(1)
+    (100, 0, 0)
+    """
+    return min(int(warmup_ratio * total_steps), max(total_steps - 1, 0))
+
+
+def create_finetune_optimizer(
+    total_steps: int,
+    learning_rate: float = 3e-5,
+    warmup_ratio: float = 0.1,
+    weight_decay: float = 0.01,
+    *,
+    clipnorm: float | None = 1.0,
+    beta_1: float = 0.9,
+    beta_2: float = 0.999,
+    epsilon: float = 1e-6,
+) -> keras.optimizers.Optimizer:
+    """The paper's fine-tuning optimizer for a run of `total_steps` updates.
+
+    AdamW (LayerNorm and bias variables excluded from weight decay),
+    warmup over `warmup_ratio` of the run, then linear decay to 0: the
+    `create_optimizer` recipe with fine-tuning's defaults.
+
+    Args:
+        total_steps: int. Optimizer updates of the whole run
+            (`epochs × steps_per_epoch`); the rate reaches 0 there.
+        learning_rate: float. Peak rate. Defaults to `3e-5`.
+        warmup_ratio: float in [0, 1). Defaults to `0.1`.
+        weight_decay: float. Defaults to `0.01`.
+        clipnorm: optional float. Global norm clipping. Defaults to `1.0`.
+        beta_1, beta_2, epsilon: Adam's.
+
+    Returns:
+        An `AdamW` whose `learning_rate` is a `WarmupLinearDecay`.
+
+    Example:
+    >>> opt = create_finetune_optimizer(total_steps=100)
+    >>> schedule = opt._learning_rate
+    >>> [round(float(schedule(t)), 8) for t in (0, 10, 55, 100)]
+    [0.0, 3e-05, 1.5e-05, 0.0]
+    """
+    check_positive_int(total_steps=total_steps)
+    check_fraction("warmup_ratio", warmup_ratio)
+    return create_optimizer(
+        learning_rate,
+        total_steps=total_steps,
+        warmup_steps=warmup_steps_for(total_steps, warmup_ratio),
+        optimizer="adamw",
+        weight_decay=weight_decay,
+        beta_1=beta_1,
+        beta_2=beta_2,
+        epsilon=epsilon,
+        global_clipnorm=clipnorm,
+    )
+
+
+def default_finetuning_optimizer(learning_rate: float = 3e-5):
+    """AdamW for fine-tuning at a constant rate (no schedule).
+
+    The default of the task models' `compile()`: weight decay 0.01
+    (LayerNorm and bias variables excluded), betas 0.9 / 0.999, epsilon
+    1e-6, global gradient clipping at 1.0 — the paper's optimizer without
+    its warmup + linear decay, which needs the run's length
+    (`create_finetune_optimizer` adds it).
+
+    Example:
+    >>> opt = default_finetuning_optimizer()
+    >>> type(opt).__name__, round(float(opt.learning_rate), 8)
+    ('AdamW', 3e-05)
+    >>> opt.weight_decay, opt.global_clipnorm
+    (0.01, 1.0)
+    """
+    optimizer = AdamW(
+        learning_rate=learning_rate,
+        weight_decay=0.01,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-6,
+        global_clipnorm=1.0,
+    )
+    optimizer.exclude_from_weight_decay(var_names=list(DECAY_EXCLUDED_NAMES))
+    return optimizer

@@ -1,0 +1,91 @@
+"""What every fine-tuning dataset shares: checks, label maps, batching.
+
+The task readers (`classification`, `ner`, `squad`, `choice`) import
+these at the top; none of them imports another reader.
+"""
+
+import tensorflow as tf
+
+from keras_bert_impl.checks import check_positive_int
+from keras_bert_impl.data.labels import LabelMap
+
+
+def check_lengths(max_seq_length, batch_size) -> None:
+    """Raises `ValueError` unless both are positive integers."""
+    check_positive_int(max_seq_length=max_seq_length, batch_size=batch_size)
+
+
+def as_label_map(label_map) -> LabelMap | None:
+    """`None`, a `LabelMap`, or a sequence of names → `LabelMap` or `None`.
+
+    Example:
+    >>> as_label_map(["neg", "pos"]).names
+    ('neg', 'pos')
+    """
+    if label_map is None or isinstance(label_map, LabelMap):
+        return label_map
+    return LabelMap(label_map)
+
+
+def count_truncated(texts, pairs, tokenizer, max_seq_length, chunk=1024):
+    """How many examples do not fit `max_seq_length` (and get truncated)."""
+    special = 2 if pairs is None else 3
+    count = 0
+    for i in range(0, len(texts), chunk):
+        n = tokenizer.tokenize(texts[i : i + chunk]).row_lengths()
+        if pairs is not None:
+            n += tokenizer.tokenize(pairs[i : i + chunk]).row_lengths()
+        count += int(
+            tf.reduce_sum(tf.cast(n + special > max_seq_length, tf.int32))
+        )
+    return count
+
+
+def check_buckets(length_buckets, max_seq_length):
+    """Validated `length_buckets` ending at `max_seq_length`, or `None`.
+
+    Example:
+    >>> check_buckets([32, 64], 128)
+    (32, 64, 128)
+    """
+    if length_buckets is None:
+        return None
+    buckets = [int(b) for b in length_buckets]
+    if buckets != sorted(set(buckets)) or buckets[0] < 1:
+        raise ValueError(
+            "`length_buckets` must be increasing positive ints. Received: "
+            f"length_buckets={length_buckets!r}"
+        )
+    if buckets[-1] > max_seq_length:
+        raise ValueError(
+            "`length_buckets` must not exceed `max_seq_length` "
+            f"({max_seq_length}). Received: length_buckets={length_buckets!r}"
+        )
+    if buckets[-1] < max_seq_length:
+        buckets.append(max_seq_length)
+    return tuple(buckets)
+
+
+def bucket_lengths(features, length_buckets):
+    """Cuts a padded batch to the smallest bucket holding its longest row.
+
+    Args:
+        features: dict of `(batch, L)` (or `(batch, C, L)`) int tensors with
+            a `padding_mask`.
+        length_buckets: increasing ints, the last equal to `L`.
+    """
+    mask = features["padding_mask"]
+    longest = tf.reduce_max(tf.reduce_sum(mask, axis=-1))
+    buckets = tf.constant(length_buckets, tf.int32)
+    index = tf.searchsorted(buckets, longest[tf.newaxis], side="left")[0]
+    length = tf.gather(buckets, tf.minimum(index, len(length_buckets) - 1))
+    return {k: v[..., :length] for k, v in features.items()}
+
+
+def shuffle_and_batch(
+    ds, num_examples, batch_size, shuffle, seed, drop_remainder
+):
+    """Shuffles (seeded, anew every epoch) if asked, then batches."""
+    if shuffle:
+        ds = ds.shuffle(num_examples, seed=seed, reshuffle_each_iteration=True)
+    return ds.batch(batch_size, drop_remainder=drop_remainder)
