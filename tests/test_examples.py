@@ -128,12 +128,21 @@ def test_quickstart_command_fast(tmp_path):
     assert config["pretrain_steps_per_epoch"] == 20  # resolved, not None
     assert results["data"]["train_articles"] == 359
     assert 900 <= results["vocab"]["size"] <= 1000
-    assert 0.0 <= results["finetune"]["held_out_accuracy"] <= 1.0
+    # The transfer comparison: both accuracies, the same label budget
+    # (values not checked: the --fast run is too short to mean much).
+    budget = results["data"]["label_budget_per_topic"]
+    assert results["data"]["labelled_articles"] <= 5 * budget
+    for name in ("pretrained", "random_init"):
+        accuracy = results[f"heldout_accuracy_{name}"]
+        assert isinstance(accuracy, float) and 0.0 <= accuracy <= 1.0
+        assert results["finetune"][name]["held_out_accuracy"] == accuracy
+        folder = run / f"classifier_{name}"
+        assert list((folder / "train").glob("events.out.tfevents.*"))
+        assert (folder / "model.keras").is_file()
+    assert results["finetune"]["random_init"]["init"] == "tiny"
     assert results["export"]["version"] == 1
     assert (tmp_path / "sm" / "quickstart" / "1" / "saved_model.pb").is_file()
     assert list((run / "pretrain" / "train").glob("events.out.tfevents.*"))
-    assert list((run / "classifier" / "train").glob("events.out.tfevents.*"))
-    assert (run / "classifier" / "model.keras").is_file()
     (prediction,) = results["predictions"]
     assert prediction["label"] in results["data"]["topics"]
     assert 0.2 <= prediction["score"] <= 1.0  # the max of 5 probabilities
@@ -151,11 +160,11 @@ def test_quickstart_example_fast(tmp_path):
         assert f"[{number}/6]" in out, out
     assert "tensorboard --logdir" in out
     last = out.strip().splitlines()[-1]
-    assert last.startswith("held-out accuracy: "), last
-    accuracy = float(last.split(": ")[1])
-    assert 0.0 <= accuracy <= 1.0
+    assert last.startswith("held-out accuracy: pretrained "), last
+    words = last.split()
     results = json.loads((tmp_path / "run" / "results.json").read_text())
-    assert results["finetune"]["held_out_accuracy"] == accuracy
+    assert float(words[3]) == results["heldout_accuracy_pretrained"]
+    assert float(words[6]) == results["heldout_accuracy_random_init"]
     (prediction,) = results["predictions"]
     assert prediction["text"] == "Chelsea won the cup final."
     assert prediction["label"] in results["data"]["topics"]

@@ -59,6 +59,7 @@ def register(subparsers) -> argparse.ArgumentParser:
         ("--vocab-size", "vocab_size", "WordPiece vocabulary size"),
         ("--pretrain-steps", "pretrain_steps", "pretraining steps"),
         ("--finetune-epochs", "finetune_epochs", "fine-tuning epochs"),
+        ("--label-budget", "label_budget", "labelled articles per topic"),
     ):
         # "%(default).0s" prints nothing; it keeps the formatter from
         # appending "(default: None)" after the real defaults.
@@ -101,7 +102,12 @@ def to_config(args) -> QuickstartConfig:
         "seed": args.seed,
         "jit_compile": args.jit_compile,
     }
-    for name in ("vocab_size", "pretrain_steps", "finetune_epochs"):
+    for name in (
+        "vocab_size",
+        "pretrain_steps",
+        "finetune_epochs",
+        "label_budget",
+    ):
         if getattr(args, name) is not None:
             settings[name] = getattr(args, name)
     if args.sentences:
