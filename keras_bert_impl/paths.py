@@ -9,6 +9,7 @@ error, not `[Errno 17] File exists`. No TensorFlow import.
 
 import glob
 import os
+import re
 import shutil
 
 
@@ -139,6 +140,32 @@ def _umask() -> int:
     return mask
 
 
+_STAGING = re.compile(r"^\.(?P<name>.+)\.(?P<kind>partial|old)-(?P<pid>\d+)$")
+
+
+def remove_stale_staging(parent) -> list[str]:
+    """Cleans staging folders of dead processes in `parent` (see
+    `StagedFolder.clean_stale`); returns the names removed or restored."""
+    if not os.path.isdir(parent):
+        return []
+    done = []
+    for entry in sorted(os.listdir(parent)):
+        match = _STAGING.match(entry)
+        if match is None:
+            continue
+        pid = int(match["pid"])
+        if pid == os.getpid() or _pid_alive(pid):
+            continue
+        path = os.path.join(parent, entry)
+        target = os.path.join(parent, match["name"])
+        if match["kind"] == "old" and not os.path.exists(target):
+            os.rename(path, target)
+        else:
+            shutil.rmtree(path, ignore_errors=True)
+        done.append(entry)
+    return done
+
+
 class StagedFolder:
     """Builds a folder aside and swaps it in whole at the end.
 
@@ -198,24 +225,15 @@ class StagedFolder:
                 )
 
     def clean_stale(self):
-        """Removes staging folders of dead processes; restores a target
-        moved aside by a process killed mid-swap."""
-        parent = os.path.dirname(self.target)
-        if not os.path.isdir(parent):
-            return
-        for name in sorted(os.listdir(parent)):
-            if not name.startswith(self._prefix):
-                continue
-            kind, _, pid = name[len(self._prefix) :].rpartition("-")
-            if kind not in ("partial", "old") or not pid.isdigit():
-                continue
-            if int(pid) == os.getpid() or _pid_alive(int(pid)):
-                continue
-            path = os.path.join(parent, name)
-            if kind == "old" and not os.path.exists(self.target):
-                os.rename(path, self.target)
-            else:
-                shutil.rmtree(path, ignore_errors=True)
+        """Removes what killed processes left in `target`'s parent folder.
+
+        Any `.<name>.partial-<pid>` of a process that is gone is deleted
+        (whatever `<name>`: a killed export of version 3 is cleaned by the
+        export of version 4); a `.<name>.old-<pid>` whose `<name>` is
+        missing was moved aside by a process killed mid-swap and is put
+        back, else deleted.
+        """
+        remove_stale_staging(os.path.dirname(self.target))
 
     def __enter__(self) -> str:
         prepare_output(self.target, self.what, folder=True)
@@ -232,7 +250,15 @@ class StagedFolder:
 
     def commit(self) -> str:
         """Swaps the staging folder in as `target`; returns `target`."""
-        self._check_target()  # again: it may have appeared meanwhile
+        try:
+            self._check_target()  # again: it may have appeared meanwhile
+        except FileExistsError:
+            raise FileExistsError(
+                f"{self.what} {self.target} was written by another process "
+                "while this one was preparing it: nothing of this run was "
+                "written there. Choose another name or version and run "
+                "again, or pass overwrite=True (--overwrite) to replace it."
+            ) from None
         if os.path.isdir(self.target) and not os.listdir(self.target):
             os.rmdir(self.target)
         if not os.path.exists(self.target):

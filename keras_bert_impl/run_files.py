@@ -83,17 +83,22 @@ def write_json(path, value) -> None:
     """Writes `value` as indented JSON, atomically (temp file + rename)."""
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=folder)
+    text = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
+    tmp = None
     try:
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=folder)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(value, f, indent=2, sort_keys=True, ensure_ascii=False)
-            f.write("\n")
+            f.write(text + "\n")
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
+    except OSError as e:
+        # Name the user's path, not the temporary one beside it.
+        raise type(e)(
+            e.errno, f"Cannot write {path}: {e.strerror or e}"
+        ) from None
+    finally:
+        if tmp is not None and os.path.exists(tmp):
             os.remove(tmp)
-        raise
 
 
 def read_json(path, what: str = "file"):

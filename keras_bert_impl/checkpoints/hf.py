@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from keras_bert_impl.checkpoints.reader import Checkpoint
+from keras_bert_impl.checkpoints.reader import unreadable
 from keras_bert_impl.config import BertConfig
 
 CONFIG_NAME = "config.json"
@@ -201,7 +202,15 @@ def read(path):
         files = [path]
     handles, shapes, dtypes = {}, {}, {}
     for file in files:
-        handle = safe_open(str(file), framework="numpy")
+        try:
+            handle = safe_open(str(file), framework="numpy")
+        except FileNotFoundError:
+            raise FileNotFoundError(
+                f"{file} is missing: {path} names it. Download or save the "
+                "checkpoint again."
+            ) from None
+        except Exception as e:  # SafetensorError: truncated, bad header
+            raise unreadable(file, e, "the header") from None
         for name in handle.keys():
             if name in handles:
                 raise ValueError(

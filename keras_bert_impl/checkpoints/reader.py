@@ -15,6 +15,17 @@ import numpy as np
 from keras_bert_impl.config import BertConfig
 
 
+def unreadable(source, error, what="the file") -> ValueError:
+    """The error for a checkpoint file that cannot be read."""
+    reason = " ".join(str(error).split())[:200] or type(error).__name__
+    return ValueError(
+        f"Cannot read {what} of the checkpoint {source} "
+        f"({type(error).__name__}: {reason}): the file is truncated or "
+        "corrupt (an interrupted download or copy?). Download or save it "
+        "again."
+    )
+
+
 @dataclasses.dataclass
 class Checkpoint:
     """Names, shapes and a reader of the tensors of one checkpoint.
@@ -39,8 +50,16 @@ class Checkpoint:
     vocab: Path | None = None
 
     def read_float32(self, name: str) -> np.ndarray:
-        """Reads a tensor as float32 (fp16/bf16/fp64 are cast; see io)."""
-        array = np.asarray(self.read(name))
+        """Reads a tensor as float32 (fp16/bf16/fp64 are cast; see io).
+
+        Raises:
+            ValueError: the tensor cannot be read (a truncated or corrupt
+                file), naming the file and the tensor.
+        """
+        try:
+            array = np.asarray(self.read(name))
+        except Exception as e:  # safetensors, TensorFlow: any read failure
+            raise unreadable(self.source, e, f"tensor {name!r}") from None
         if array.dtype != np.float32:
             kind = np.dtype(array.dtype).kind
             # ml_dtypes' bfloat16 reports kind "V"; all floats cast exactly

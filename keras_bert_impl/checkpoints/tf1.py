@@ -23,6 +23,7 @@ import re
 from pathlib import Path
 
 from keras_bert_impl.checkpoints.reader import Checkpoint
+from keras_bert_impl.checkpoints.reader import unreadable
 from keras_bert_impl.config import BertConfig
 
 CONFIG_NAME = "bert_config.json"
@@ -180,7 +181,10 @@ def read(prefix):
         )
     with open(config_path, encoding="utf-8") as f:
         config = BertConfig.from_any_dict(json.load(f))
-    reader = tf.train.load_checkpoint(str(prefix))
+    try:
+        reader = tf.train.load_checkpoint(str(prefix))
+    except Exception as e:  # DataLossError, NotFoundError: a broken .index
+        raise unreadable(prefix, e, "the index") from None
     shapes = {
         name: tuple(shape)
         for name, shape in reader.get_variable_to_shape_map().items()

@@ -221,6 +221,24 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+def console_main() -> None:
+    """The `keras-bert-impl` console script: `main()`, then exit.
+
+    After a failed command the process ends with `os._exit`, once its
+    output is flushed: the error line is printed and every file the
+    package writes is already complete (atomic writes), while letting the
+    interpreter tear down a half-consumed `tf.data` pipeline can deadlock
+    (a `py_function` stage waiting on the iterator being destroyed), which
+    would leave a batch job waiting forever for the exit code.
+    """
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if code:
+        os._exit(code)
+    sys.exit(0)
+
+
 _MAX_SUMMARY = 300
 
 
@@ -248,4 +266,4 @@ def _summary(error) -> str:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    console_main()

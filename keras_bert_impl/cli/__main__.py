@@ -1,7 +1,6 @@
-"""`python -m keras_bert_impl.cli`, the same as `keras-bert-impl`."""
+"""`python -m keras_bert_impl.cli`: the `keras-bert-impl` command."""
 
-import sys
+from keras_bert_impl.cli import console_main
 
-from keras_bert_impl.cli import main
-
-sys.exit(main())
+if __name__ == "__main__":
+    console_main()

@@ -122,6 +122,13 @@ def register(subparsers) -> argparse.ArgumentParser:
         action="store_false",
         help="cased tokenizer",
     )
+    add(
+        "--encoding-errors",
+        choices=("strict", "replace"),
+        default="strict",
+        help="on a non-UTF-8 byte in the corpus: stop before training, "
+        "naming file and line, or drop it",
+    )
     add("--cache-dir", default=None, help="cache of the tokenized corpus")
     add(
         "--tensorboard-update-freq",
@@ -165,6 +172,7 @@ def to_config(args):
         validation_steps=args.validation_steps,
         seed=args.seed,
         lower_case=args.lower_case,
+        encoding_errors=args.encoding_errors,
         cache_dir=args.cache_dir,
         tensorboard_update_freq=int(freq) if freq.isdigit() else freq,
     )

@@ -82,6 +82,80 @@ def resolve_format(files, corpus_format: str = "auto") -> str:
     return found[0] if found else "sentences"
 
 
+def _not_utf8(path, number, error) -> str:
+    return (
+        f"{path}:{number}: not valid UTF-8 ({error.reason} at byte "
+        f"{error.start} of the line). Re-encode the file as UTF-8, or drop "
+        "such bytes with errors='replace' (keras-bert-impl pretrain "
+        "--encoding-errors replace)."
+    )
+
+
+def validate_corpus(
+    files,
+    corpus_format: str = "auto",
+    errors: str = "strict",
+    text_field: str = "text",
+) -> int:
+    """Reads a whole corpus once, before training, for what would stop it.
+
+    A non-UTF-8 byte (with `errors="strict"`), a line of JSON Lines that
+    is not a JSON object with `text_field`: found here, naming the file and
+    the line, instead of minutes or hours into training, deep inside
+    `tf.data`.
+
+    Args:
+        files: paths, folders or globs.
+        corpus_format, errors, text_field: as for `read_documents`.
+
+    Returns:
+        int: the number of lines read.
+
+    Raises:
+        ValueError: the first problem, as `file:line: what`.
+
+    Example:
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "c.txt")
+    >>> with open(path, "wb") as f:
+    ...     _ = f.write(b"fine\\nbad \\xff byte\\n")
+    >>> validate_corpus([path])
+    Traceback (most recent call last):
+    ...
+    ValueError: ...c.txt:2: not valid UTF-8 (invalid start byte at byte 4 of the line)...
+    """  # noqa: E501
+    if errors not in ("strict", "replace"):
+        raise ValueError(
+            f"`errors` must be 'strict' or 'replace'. Received: "
+            f"errors={errors!r}"
+        )
+    files = resolve_files(files)
+    corpus_format = resolve_format(files, corpus_format)
+    lines = 0
+    for path in files:
+        for number, raw in enumerate(_open_lines(path), start=1):
+            lines += 1
+            try:
+                line = raw.decode("utf-8", errors=errors)
+            except UnicodeDecodeError as e:
+                raise ValueError(_not_utf8(path, number, e)) from None
+            if corpus_format != "jsonl" or not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise ValueError(
+                    f"{path}:{number}: invalid JSON ({e.msg}). Fix the line "
+                    "or pass files of another format."
+                ) from None
+            if not isinstance(record, dict) or text_field not in record:
+                raise ValueError(
+                    f"{path}:{number}: the record has no {text_field!r} "
+                    "field. Pass text_field= to name the text field."
+                )
+    return lines
+
+
 def _open_lines(path: str):
     opener = gzip.open if path.endswith(".gz") else open
     with opener(path, "rb") as f:
@@ -153,11 +227,7 @@ class DocumentAssembler:
             line = raw.decode("utf-8")
         except UnicodeDecodeError as e:
             if self.errors == "strict":
-                raise ValueError(
-                    f"{path}:{number}: not valid UTF-8 ({e.reason} at byte "
-                    f"{e.start}). Re-encode the file as UTF-8 or pass "
-                    "errors='replace'."
-                ) from None
+                raise ValueError(_not_utf8(path, number, e)) from None
             line = raw.decode("utf-8", errors="replace")
             self.stats.replaced_lines += 1
             logger.warning("%s:%d: replaced non-UTF-8 bytes", path, number)

@@ -60,6 +60,9 @@ def detect_format(path: str) -> str:
     )
 
 
+_FIELD_LIMIT = 2**31 - 1  # the largest value csv accepts on every platform
+
+
 def _open_text(path):
     if path.endswith((".gz", ".bz2")):
         opener = gzip.open if path.endswith(".gz") else bz2.open
@@ -90,6 +93,9 @@ def _read_file(path, file_format):
                         )
                     yield Record(value, path, number)
                 return
+            # Python's csv stops at 128 KB per field by default; a long
+            # document in one cell is valid input.
+            csv.field_size_limit(_FIELD_LIMIT)
             if file_format == "tsv":
                 reader = csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
             else:
@@ -158,8 +164,9 @@ def pick_column(record, requested, defaults, argument, required=True):
     wanted = repr(requested) if requested is not None else (
         " or ".join(repr(d) for d in defaults)
     )  # fmt: skip
+    flag = "--" + argument.replace("_", "-")
     raise ValueError(
         f"Column {wanted} not found in {record.where}; the columns are "
-        f"{sorted(record.fields)}. Pass `{argument}=` with the right column "
-        "name."
+        f"{sorted(record.fields)}. Name the right column with {flag} (the "
+        f"`{argument}=` argument in Python)."
     )

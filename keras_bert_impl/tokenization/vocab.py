@@ -118,6 +118,11 @@ def write_vocab(tokens, path):
         with open(tmp, "w", encoding="utf-8", newline="\n") as f:
             f.write("".join(t + "\n" for t in tokens))
         os.replace(tmp, path)
+    except OSError as e:
+        # Name the user's path, not the temporary one beside it.
+        raise type(e)(
+            e.errno, f"Cannot write {path}: {e.strerror or e}"
+        ) from None
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)

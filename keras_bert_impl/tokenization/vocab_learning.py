@@ -37,7 +37,8 @@ def read_lines(path, errors="strict"):
                 raise ValueError(
                     f"{path}:{number}: not valid UTF-8 (byte "
                     f"{raw[e.start : e.start + 1]!r} at column {e.start + 1}); "
-                    f"pass errors='replace' to drop such bytes. Received: "
+                    "drop such bytes with errors='replace' (keras-bert-impl "
+                    f"vocab --errors replace). Received: "
                     f"path={path!r}"
                 ) from None
 

@@ -17,6 +17,7 @@ tensorboard's `EventAccumulator(path).Reload().Tensors(tag)`.
 """
 
 import json
+import logging
 import math
 import os
 import shutil
@@ -28,7 +29,9 @@ import tensorflow as tf
 
 from keras_bert_impl import run_files
 from keras_bert_impl.checkpoints.io import save_checkpoint
+from keras_bert_impl.paths import StagedFolder
 
+logger = logging.getLogger(__name__)
 STATE_FILE = run_files.STATE_FILE
 POINTER_FILE = run_files.POINTER_FILE
 
@@ -178,10 +181,15 @@ class NonFiniteLossGuard(keras.callbacks.Callback):
         where = ""
         if self.checkpoint_dir is not None:
             step = latest_checkpoint_step(self.checkpoint_dir)
+            pointer = _read_pointer(self.checkpoint_dir)
+            loss_text = ""
+            if pointer.get("loss") is not None:
+                loss_text = f", loss {pointer['loss']:.4g}"
             where = (
-                f" The last good checkpoint (step {step}) in "
-                f"{self.checkpoint_dir} is intact; lower the learning rate "
-                "or check the data, then resume."
+                f" The last healthy checkpoint (step {step}{loss_text}) in "
+                f"{self.checkpoint_dir} is intact: lower the learning rate "
+                "(--learning-rate) or check the data, then run the same "
+                "command again to resume from it."
                 if step
                 else " No checkpoint had been written yet."
             )
@@ -207,6 +215,14 @@ def _slot(name):
     return "/".join(name.split("/")[:2])
 
 
+def _read_pointer(directory: str) -> dict:
+    pointer = os.path.join(directory, POINTER_FILE)
+    if not os.path.isfile(pointer):
+        return {}
+    value = run_files.read_json(pointer, "checkpoint pointer")
+    return value if isinstance(value, dict) else {}
+
+
 def latest_checkpoint_step(directory: str) -> int:
     """The step of the newest complete training state, or 0 if none."""
     pointer = os.path.join(directory, POINTER_FILE)
@@ -216,7 +232,9 @@ def latest_checkpoint_step(directory: str) -> int:
         return int(json.load(f)["step"])
 
 
-def save_training_state(model: keras.Model, directory: str, keep: int = 2):
+def save_training_state(
+    model: keras.Model, directory: str, keep: int = 2, **extra
+):
     """Writes the training state as `directory/ckpt-<step>/state.npz`.
 
     The folder is written under a temporary name and renamed; the
@@ -229,25 +247,21 @@ def save_training_state(model: keras.Model, directory: str, keep: int = 2):
     step = global_step(model)
     os.makedirs(directory, exist_ok=True)
     final = os.path.join(directory, f"ckpt-{step:09d}")
-    tmp = f"{final}.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    os.makedirs(tmp)
     arrays = {
         name: keras.ops.convert_to_numpy(v)
         for name, v in _state_variables(model).items()
     }
-    np.savez(os.path.join(tmp, STATE_FILE), **arrays)
-    shutil.rmtree(final, ignore_errors=True)
-    os.replace(tmp, final)
+    # Built aside and swapped in; what a killed save left behind is removed
+    # by the next one (StagedFolder.clean_stale).
+    staged = StagedFolder(final, overwrite=True, what="checkpoint")
+    with staged as tmp:
+        np.savez(os.path.join(tmp, STATE_FILE), **arrays)
+        staged.commit()
     pointer = os.path.join(directory, POINTER_FILE)
-    with open(f"{pointer}.tmp", "w", encoding="utf-8") as f:
-        json.dump({"step": step, "path": os.path.basename(final)}, f)
-    os.replace(f"{pointer}.tmp", pointer)
-    states = sorted(
-        d
-        for d in os.listdir(directory)
-        if d.startswith("ckpt-") and ".tmp" not in d
+    run_files.write_json(
+        pointer, {"step": step, "path": os.path.basename(final), **extra}
     )
+    states = sorted(d for d in os.listdir(directory) if d.startswith("ckpt-"))
     for old in states[:-keep]:
         shutil.rmtree(os.path.join(directory, old), ignore_errors=True)
     return step
@@ -292,8 +306,34 @@ def restore_training_state(model: keras.Model, directory: str) -> int:
     return step
 
 
+HEALTH_FACTOR = 3.0
+
+
+def healthy_loss_bound(best_loss, vocabulary_size: int) -> float:
+    """The largest epoch loss still saved as a checkpoint.
+
+    `HEALTH_FACTOR` times the best epoch loss saved so far; before any,
+    that factor times the loss of a uniform guess (masked LM over the
+    vocabulary plus next sentence: `log(vocabulary_size) + log(2)`).
+
+    Example:
+    >>> round(healthy_loss_bound(None, 30522), 2), healthy_loss_bound(2.0, 9)
+    (33.03, 6.0)
+    """
+    if best_loss is None:
+        return HEALTH_FACTOR * (math.log(vocabulary_size) + math.log(2))
+    return HEALTH_FACTOR * float(best_loss)
+
+
 class PretrainingCheckpoint(keras.callbacks.Callback):
     """Saves the training state and exports the encoder at epoch ends.
+
+    Only healthy epochs are saved: an epoch whose mean training loss is
+    not finite or exceeds `healthy_loss_bound` (3x the best epoch loss
+    saved so far) is a run blowing up; it is skipped with a warning, so
+    the newest checkpoint is always the last healthy one, the state to
+    resume from with a lower learning rate (TF Model Garden's loss
+    blow-up rule, at epoch granularity).
 
     Layout under `directory`:
     `checkpoints/ckpt-<step>/state.npz` (+ `latest.json`), the training
@@ -327,6 +367,7 @@ class PretrainingCheckpoint(keras.callbacks.Callback):
         self.tokenizer = tokenizer
         self.keep = keep
         self.is_chief = is_chief
+        self.unhealthy_epochs = []
 
     @property
     def checkpoint_dir(self) -> str:
@@ -339,7 +380,27 @@ class PretrainingCheckpoint(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if not self.is_chief:
             return
-        save_training_state(self.model, self.checkpoint_dir, self.keep)
+        loss = float((logs or {}).get("loss", float("nan")))
+        pointer = _read_pointer(self.checkpoint_dir)
+        best = pointer.get("best_loss")
+        bound = healthy_loss_bound(best, self.model.encoder.vocabulary_size)
+        if not (math.isfinite(loss) and loss <= bound):
+            logger.warning(
+                "Epoch %d: the training loss %.4g is above %.4g (%.0fx the "
+                "best epoch loss so far): the run is blowing up, so this "
+                "epoch is not saved; the last healthy checkpoint is step %d "
+                "in %s.",
+                epoch + 1, loss, bound, HEALTH_FACTOR,
+                latest_checkpoint_step(self.checkpoint_dir),
+                self.checkpoint_dir,
+            )  # fmt: skip
+            self.unhealthy_epochs.append(epoch + 1)
+            return
+        best = loss if best is None else min(float(best), loss)
+        save_training_state(
+            self.model, self.checkpoint_dir, self.keep,
+            loss=loss, best_loss=best,
+        )  # fmt: skip
         save_checkpoint(
             self.model.encoder,
             self.encoder_dir,

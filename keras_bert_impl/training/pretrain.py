@@ -28,9 +28,9 @@ the run that was never interrupted.
 """
 
 import dataclasses
+import hashlib
 import json
 import os
-import shutil
 from typing import Any
 
 import keras
@@ -39,6 +39,7 @@ import tensorflow as tf
 from keras_bert_impl import run_files
 from keras_bert_impl.checks import check_positive_int
 from keras_bert_impl.config import BertConfig
+from keras_bert_impl.data.corpus import validate_corpus
 from keras_bert_impl.data.pretraining import default_max_predictions
 from keras_bert_impl.data.pretraining import pretraining_dataset
 from keras_bert_impl.models.encoder import build_encoder
@@ -46,10 +47,10 @@ from keras_bert_impl.models.pretrainer import BertPretrainer
 from keras_bert_impl.optimizers.recipe import OPTIMIZERS
 from keras_bert_impl.optimizers.recipe import create_optimizer
 from keras_bert_impl.paths import prepare_output
-from keras_bert_impl.paths import resolve_files
 from keras_bert_impl.runtime import resolve_jit_compile
 from keras_bert_impl.tokenization.bert_tokenizer import BertTokenizer
 from keras_bert_impl.tokenization.vocab import read_vocab
+from keras_bert_impl.tokenization.vocab import write_vocab
 from keras_bert_impl.training.callbacks import NonFiniteLossGuard
 from keras_bert_impl.training.callbacks import PretrainingCheckpoint
 from keras_bert_impl.training.callbacks import TrainingTensorBoard
@@ -62,6 +63,24 @@ from keras_bert_impl.training.distribute import worker_logdir
 
 DTYPES = ("float32", "mixed_bfloat16", "mixed_float16")
 CONFIG_FILE = run_files.PRETRAINING_CONFIG_FILE
+# Keys of pretraining_config.json that are not PretrainingConfig fields.
+_RECORD_KEYS = ("vocab_sha256", "resumed")
+# Settings a resumed run may change. Operational ones change nothing that
+# is trained; the optimizer's are the documented way out of a diverged run
+# ("lower the learning rate and resume"), and are recorded in the config.
+RESUME_OPERATIONAL = (
+    "vocab",  # its contents are compared, not its path
+    "logdir",
+    "validation",
+    "validation_steps",
+    "cache_dir",
+    "keep_checkpoints",
+    "tensorboard_update_freq",
+    "strategy",
+    "tpu_address",
+    "jit_compile",
+)
+RESUME_RECIPE = ("learning_rate", "warmup_steps", "weight_decay", "steps")
 
 
 @keras.saving.register_keras_serializable(package="keras_bert_impl")
@@ -126,6 +145,9 @@ class PretrainingConfig:
         validation_steps: int. Validation batches (fixed, cached).
         seed: int. Seeds weights, dropout, pairs, masks and shuffling.
         lower_case: bool. Tokenizer lower-casing.
+        encoding_errors: str. `"strict"`: a non-UTF-8 byte in the corpus
+            stops the run before training, naming the file and line;
+            `"replace"`: such bytes are dropped (counted and logged).
         cache_dir: optional str. TFRecord cache of the tokenized corpus.
         keep_checkpoints: int. Training states kept.
         tensorboard_update_freq: `"epoch"` or int (steps).
@@ -153,6 +175,7 @@ class PretrainingConfig:
     validation_steps: int = 10
     seed: int = 0
     lower_case: bool = True
+    encoding_errors: str = "strict"
     cache_dir: str | None = None
     keep_checkpoints: int = 2
     tensorboard_update_freq: str | int = "epoch"
@@ -162,7 +185,10 @@ class PretrainingConfig:
 
     @classmethod
     def from_dict(cls, config: dict[str, Any]) -> "PretrainingConfig":
+        """The config of a dict, e.g. a run's `pretraining_config.json`
+        (its record-only keys, such as `vocab_sha256`, are ignored)."""
         known = {f.name for f in dataclasses.fields(cls)}
+        config = {k: v for k, v in config.items() if k not in _RECORD_KEYS}
         unknown = sorted(set(config) - known)
         if unknown:
             raise ValueError(
@@ -301,9 +327,16 @@ def validate(config: PretrainingConfig) -> BertConfig:
             "`train` must be a list of files or globs. Received: "
             f"train={config.train!r}"
         )
-    resolve_files(config.train)
-    if config.validation:
-        resolve_files(config.validation)
+    if config.encoding_errors not in ("strict", "replace"):
+        raise ValueError(
+            "`encoding_errors` must be 'strict' or 'replace'. Received: "
+            f"encoding_errors={config.encoding_errors!r}"
+        )
+    # The whole corpus is read once here: a bad byte or JSON line late in
+    # it stops the run now, naming the line, not hours into training.
+    for files in (config.train, config.validation or []):
+        if files:
+            validate_corpus(files, errors=config.encoding_errors)
     return bert_config
 
 
@@ -342,6 +375,112 @@ def resolve_config(config: PretrainingConfig) -> PretrainingConfig:
             [keras.dtype_policies.get(config.dtype).compute_dtype],
         ),
     )
+
+
+def _vocab_sha256(path) -> str:
+    """SHA-256 of a vocabulary's tokens (not of its bytes: line endings and
+    a final newline do not matter)."""
+    text = "\n".join(read_vocab(path))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def check_resume(config, bert_config, checkpoint_dir) -> dict:
+    """Checks that a run resumed in `logdir` is the run it started as.
+
+    Compares the resolved config with the `pretraining_config.json` the
+    run was started with, the vocabulary's contents with the run's
+    `vocab.txt` (and its recorded SHA-256), and the model with its
+    `bert_config.json`. Operational settings (`RESUME_OPERATIONAL`) may
+    differ; the optimizer recipe (`RESUME_RECIPE`: learning rate, warmup,
+    weight decay, total steps) may too, on purpose, and is returned to be
+    recorded.
+
+    Returns:
+        dict: the recipe settings that changed, `{name: (old, new)}`
+        (empty when starting fresh or resuming unchanged).
+
+    Raises:
+        ValueError: a checkpoint exists and the vocabulary, the model or a
+            data or training setting differs; the message lists what
+            differs and how to start fresh instead.
+    """
+    from keras_bert_impl.training.callbacks import latest_checkpoint_step
+
+    step = latest_checkpoint_step(checkpoint_dir)
+    record_path = os.path.join(config.logdir, CONFIG_FILE)
+    if step == 0 or not os.path.isfile(record_path):
+        return {}
+    record = run_files.read_json(record_path, "pretraining config")
+    started = record if isinstance(record, dict) else {}
+    problems, changed = [], {}
+    vocab_copy = os.path.join(config.logdir, run_files.VOCAB_FILE)
+    expected_hash = started.get("vocab_sha256")
+    if expected_hash is None and os.path.isfile(vocab_copy):
+        expected_hash = _vocab_sha256(vocab_copy)
+    if (
+        expected_hash is not None
+        and _vocab_sha256(config.vocab) != expected_hash
+    ):
+        problems.append(
+            f"the vocabulary {config.vocab} is not the one the run was "
+            f"trained with ({vocab_copy})"
+        )
+    model_path = os.path.join(config.logdir, run_files.BERT_CONFIG_FILE)
+    if os.path.isfile(model_path):
+        trained = BertConfig.from_json(model_path).to_dict()
+        for key, value in bert_config.to_dict().items():
+            if trained.get(key) != value:
+                problems.append(
+                    f"model {key}: {trained.get(key)!r} -> {value!r}"
+                )
+    current = config.to_dict()
+    for key, value in sorted(current.items()):
+        if key in RESUME_OPERATIONAL or key not in started:
+            continue
+        if started[key] == value or (
+            isinstance(value, list | tuple)
+            and list(value) == list(started[key] or [])
+        ):
+            continue
+        if key in RESUME_RECIPE:
+            changed[key] = (started[key], value)
+        else:
+            problems.append(f"{key}: {started[key]!r} -> {value!r}")
+    if problems:
+        raise ValueError(
+            f"logdir {config.logdir!r} holds a run (checkpoint at step "
+            f"{step}) started with other settings: {'; '.join(problems)}. "
+            "Resume with the run's own settings (they are in "
+            f"{record_path}), or start fresh with another --logdir."
+        )
+    return changed
+
+
+def _write_run_record(config, bert_config, resumed) -> None:
+    """`pretraining_config.json`, `bert_config.json` and `vocab.txt` of the
+    run folder, written atomically; a resume adds what it changed."""
+    os.makedirs(config.logdir, exist_ok=True)
+    record_path = os.path.join(config.logdir, CONFIG_FILE)
+    history = []
+    if resumed and os.path.isfile(record_path):
+        old = run_files.read_json(record_path, "pretraining config")
+        history = list(old.get("resumed", [])) if isinstance(old, dict) else []
+        history.append(
+            {k: {"from": a, "to": b} for k, (a, b) in resumed.items()}
+        )
+    record = {
+        **config.to_dict(),
+        "vocab_sha256": _vocab_sha256(config.vocab),
+        **({"resumed": history} if history else {}),
+    }
+    run_files.write_json(record_path, record)
+    run_files.write_json(
+        os.path.join(config.logdir, run_files.BERT_CONFIG_FILE),
+        bert_config.to_dict(),
+    )
+    vocab_copy = os.path.join(config.logdir, run_files.VOCAB_FILE)
+    if os.path.abspath(config.vocab) != os.path.abspath(vocab_copy):
+        write_vocab(read_vocab(config.vocab), vocab_copy)
 
 
 def pretrain(
@@ -410,6 +549,7 @@ def pretrain(
             seed=seed,
             max_predictions_per_seq=config.max_predictions_per_seq,
             cache_dir=config.cache_dir,
+            errors=config.encoding_errors,
             repeat=repeat,
         )
         return ds.skip(skip).with_options(options)
@@ -423,15 +563,10 @@ def pretrain(
             .cache()
         )
 
+    checkpoint_dir = os.path.join(config.logdir, run_files.CHECKPOINTS_DIR)
+    resumed = check_resume(config, bert_config, checkpoint_dir)
     if is_chief(strategy):
-        os.makedirs(config.logdir, exist_ok=True)
-        config.to_json(os.path.join(config.logdir, CONFIG_FILE))
-        bert_config.to_json(
-            os.path.join(config.logdir, run_files.BERT_CONFIG_FILE)
-        )
-        vocab_copy = os.path.join(config.logdir, run_files.VOCAB_FILE)
-        if os.path.abspath(config.vocab) != os.path.abspath(vocab_copy):
-            shutil.copyfile(config.vocab, vocab_copy)
+        _write_run_record(config, bert_config, resumed)
 
     keras.utils.set_random_seed(config.seed)
     updates = config.steps // config.gradient_accumulation_steps
@@ -457,7 +592,6 @@ def pretrain(
 
     # Every worker resumes from the chief's checkpoints (multi-worker
     # resume needs the run folder on a file system all workers share).
-    checkpoint_dir = os.path.join(config.logdir, run_files.CHECKPOINTS_DIR)
     step = restore_training_state(model, checkpoint_dir)
     if step % config.steps_per_epoch:
         raise ValueError(
