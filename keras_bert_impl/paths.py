@@ -11,6 +11,7 @@ import glob
 import os
 import re
 import shutil
+import tempfile
 
 
 def resolve_files(files) -> list[str]:
@@ -115,12 +116,17 @@ def prepare_output(path, what: str = "output", folder: bool = False) -> str:
             f"{what} {path!r} cannot be created: {blocker} is a file, not a "
             "folder. Remove it or choose another path."
         )
-    os.makedirs(parent, exist_ok=True)
-    if not os.access(parent, os.W_OK):
+    try:
+        os.makedirs(parent, exist_ok=True)
+        # Probe: some folders (/proc, read-only mounts) refuse files even
+        # to root; find out now, not after minutes of work.
+        with tempfile.NamedTemporaryFile(dir=parent, prefix=".probe-"):
+            pass
+    except OSError as e:
         raise PermissionError(
-            f"{what} {path!r} cannot be written: no write permission in "
+            f"{what} {path!r} cannot be written: {e.strerror or e} in "
             f"{parent}."
-        )
+        ) from None
     return path
 
 
@@ -164,6 +170,21 @@ def remove_stale_staging(parent) -> list[str]:
             shutil.rmtree(path, ignore_errors=True)
         done.append(entry)
     return done
+
+
+def _share(folder) -> None:
+    """Gives what is in `folder` the modes of files a user creates
+    (`0666` / `0777` minus the umask): some writers (safetensors, temporary
+    files) create files only their owner can read, and a server running
+    as another user must read a checkpoint or an export."""
+    mask = _umask()
+    for base, dirs, files in os.walk(folder):
+        for name in dirs:
+            os.chmod(os.path.join(base, name), 0o777 & ~mask)
+        for name in files:
+            path = os.path.join(base, name)
+            if not os.path.islink(path):
+                os.chmod(path, 0o666 & ~mask)
 
 
 class StagedFolder:
@@ -259,6 +280,7 @@ class StagedFolder:
                 "written there. Choose another name or version and run "
                 "again, or pass overwrite=True (--overwrite) to replace it."
             ) from None
+        _share(self.staging)
         if os.path.isdir(self.target) and not os.listdir(self.target):
             os.rmdir(self.target)
         if not os.path.exists(self.target):

@@ -167,7 +167,7 @@ def _output_is_a_file(ws, root):
 
 
 def _output_under_proc(ws, root):
-    return ["vocab", "--input", ws["corpus"], "--vocab-size", "40",
+    return ["vocab", "--input", ws["corpus"], "--vocab-size", "100",
             "--output", "/proc/vocab.txt"], ["/proc/vocab.txt"]  # fmt: skip
 
 
@@ -230,7 +230,7 @@ def test_vocab_checks_its_output_before_learning(workspace, tmp_path, capfd):
     (tmp_path / "f").write_text("x")
     start = time.monotonic()
     code, _, err = _main(
-        ["vocab", "--input", workspace["corpus"], "--vocab-size", "40",
+        ["vocab", "--input", workspace["corpus"], "--vocab-size", "100",
          "--output", tmp_path / "f" / "vocab.txt", "--quiet"],
         capfd,
     )  # fmt: skip
