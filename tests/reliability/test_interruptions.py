@@ -71,13 +71,15 @@ def test_sigkill_during_finetune_overwrite(workspace, tmp_path):
     run = tmp_path / "run"
     vocabs = [permuted_vocab(tmp_path / f"v{i}.txt", seed=i) for i in (1, 2)]
     duration = _timed(finetune_args(workspace, run, vocab=vocabs[0]), tmp_path)
+    assert _digest(run / "vocab.txt") == _digest(vocabs[0])
     rng = random.Random(1234)
     killed = 0
     log = open(tmp_path / "log.txt", "ab")  # noqa: SIM115
     try:
         for attempt in range(TRIES):
             old = {n: _digest(run / n) for n in ("model.keras", "vocab.txt")}
-            vocab = vocabs[(attempt + 1) % 2]
+            # The other vocabulary than the folder's: a mix would show.
+            vocab = next(v for v in vocabs if _digest(v) != old["vocab.txt"])
             argv = finetune_args(workspace, run, "--overwrite", vocab=vocab,
                                  seed=attempt + 1)  # fmt: skip
             process = _start(argv, log)

@@ -128,7 +128,8 @@ for case, model, name, inputs in cases:
     except Exception as e:
         report["errors"][case] = type(e).__name__
     check_valid(classifier)
-fuzz = [bytes.fromhex(h) for h in json.loads(sys.argv[3])]
+with open(sys.argv[3]) as f:
+    fuzz = [bytes.fromhex(h) for h in json.load(f)]
 out = classifier.signatures["serving_default"](text=tf.constant(fuzz))
 probs = out["probabilities"].numpy()
 report["fuzz"] = {"rows": len(probs),
@@ -141,13 +142,14 @@ print(json.dumps(report))
 @pytest.mark.large
 def test_malformed_requests_fail_and_the_server_goes_on(exports, tmp_path):
     np.save(tmp_path / "expected.npy", exports["expected"])
-    fuzz = [t.hex() for t in fuzz_texts(60)]
+    fuzz = tmp_path / "fuzz.json"
+    fuzz.write_text(json.dumps([t.hex() for t in fuzz_texts(60)]))
     report = json.loads(
         run_python(
             SERVER,
             json.dumps(exports["paths"]),
             tmp_path / "expected.npy",
-            json.dumps(fuzz),
+            fuzz,
         ).splitlines()[-1]
     )
     errors = report["errors"]
