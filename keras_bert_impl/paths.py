@@ -124,8 +124,7 @@ def prepare_output(path, what: str = "output", folder: bool = False) -> str:
             pass
     except OSError as e:
         raise PermissionError(
-            f"{what} {path!r} cannot be written: {e.strerror or e} in "
-            f"{parent}."
+            f"{what} {path!r} cannot be written: {e.strerror or e} in {parent}."
         ) from None
     return path
 

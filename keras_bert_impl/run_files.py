@@ -215,6 +215,39 @@ def read_tokenizer_settings(folder) -> dict:
     return settings
 
 
+def read_fast_tokenizer_vocab(folder):
+    """The WordPiece vocabulary inside a Hugging Face `tokenizer.json`.
+
+    `transformers` 5 saves a BERT tokenizer as `tokenizer.json` (the
+    vocabulary in `model.vocab`) and `tokenizer_config.json`, without a
+    `vocab.txt`.
+
+    Returns:
+        list of str (index = id), or `None` if the folder has no such file.
+
+    Raises:
+        ValueError: the file's model is not WordPiece, or its ids are not
+            `0..n-1`.
+    """
+    path = os.path.join(os.fspath(folder), HF_TOKENIZER_FILE)
+    if not os.path.isfile(path):
+        return None
+    value = read_json(path, "tokenizer file")
+    if not isinstance(value, dict) or _is_legacy_settings(value):
+        return None
+    model = value.get("model") or {}
+    vocab = model.get("vocab")
+    if model.get("type") != "WordPiece" or not isinstance(vocab, dict):
+        raise ValueError(
+            f"{path}: not a WordPiece tokenizer (model type "
+            f"{model.get('type')!r}); BERT checkpoints need one."
+        )
+    tokens = sorted(vocab, key=vocab.get)
+    if [vocab[t] for t in tokens] != list(range(len(tokens))):
+        raise ValueError(f"{path}: the vocabulary ids are not 0..n-1.")
+    return tokens
+
+
 def _is_legacy_settings(value) -> bool:
     """The first release's `tokenizer.json`: our argument names, flat."""
     return (

@@ -193,7 +193,8 @@ def read(path):
             "needed to build the model."
         )
     with open(config_path, encoding="utf-8") as f:
-        config = BertConfig.from_hf_dict(json.load(f))
+        metadata = json.load(f)
+    config = BertConfig.from_hf_dict(metadata)
     if path.name.endswith(".index.json"):
         with open(path, encoding="utf-8") as f:
             weight_map = json.load(f)["weight_map"]
@@ -230,6 +231,7 @@ def read(path):
         read=lambda name: handles[name].get_tensor(name),
         source=path,
         vocab=vocab if vocab.is_file() else None,
+        metadata=metadata,
     )
 
 
@@ -290,39 +292,59 @@ def _tied_alias(checkpoint, stored, matched, alias, target):
         )
 
 
-def from_canonical(arrays, num_layers, with_heads):
+def from_canonical(arrays, num_layers, with_heads, prefixed=None):
     """Returns `{hf name: array}` in torch layout, ready for safetensors.
 
     Names are `BertModel`'s for an encoder alone and `BertForPreTraining`'s
-    (`bert.` prefix plus `cls.*`) with heads.
+    (`bert.` prefix plus `cls.*`) with heads; `prefixed=True` adds the
+    `bert.` prefix without heads (a task model's encoder). Canonical names
+    missing from `arrays` (an encoder without a pooler) are skipped.
     """
+    prefixed = with_heads if prefixed is None else prefixed
     tensors = {}
     for name, (canonical, transpose) in name_table(
         num_layers, with_heads
     ).items():
+        if canonical not in arrays:
+            continue
         array = arrays[canonical]
         if transpose:
             array = array.T
-        if with_heads and not name.startswith("cls."):
+        if prefixed and not name.startswith("cls."):
             name = "bert." + name
         tensors[name] = np.ascontiguousarray(array)
     return tensors
 
 
-def write(folder, config, arrays, with_heads):
-    """Writes `config.json` and `model.safetensors` into `folder`."""
+def write(folder, config, arrays, with_heads, head=None, metadata=None):
+    """Writes `config.json` and `model.safetensors` into `folder`.
+
+    Args:
+        folder: the folder (exists).
+        config: `BertConfig`.
+        arrays: `{canonical name: array}` in Keras layout.
+        with_heads: bool. `arrays` hold the pretraining heads.
+        head: optional `{hf name: array}` of a task head, in torch layout;
+            the encoder's tensors then get the `bert.` prefix.
+        metadata: optional dict merged into `config.json` (a task model's
+            `architectures`, `id2label`, `problem_type`, ...).
+    """
     from safetensors.numpy import save_file
 
     hf_config = config.to_hf_dict()
     hf_config["architectures"] = [
         "BertForPreTraining" if with_heads else "BertModel"
     ]
+    hf_config.update(metadata or {})
     with open(Path(folder) / CONFIG_NAME, "w", encoding="utf-8") as f:
         json.dump(hf_config, f, indent=2, sort_keys=True)
         f.write("\n")
+    tensors = from_canonical(
+        arrays, config.num_layers, with_heads, prefixed=with_heads or bool(head)
+    )
+    for name, array in (head or {}).items():
+        tensors[name] = np.ascontiguousarray(array)
     # `transformers` refuses safetensors files without this metadata.
     save_file(
-        from_canonical(arrays, config.num_layers, with_heads),
-        str(Path(folder) / WEIGHTS_NAME),
-        metadata={"format": "pt"},
+        tensors, str(Path(folder) / WEIGHTS_NAME), metadata={"format": "pt"}
     )

@@ -19,6 +19,7 @@ written as float32, so a save/load round trip in either format (or across
 formats) gives bit-identical weights.
 """
 
+import logging
 import os
 import re
 import shutil
@@ -27,8 +28,10 @@ from pathlib import Path
 import numpy as np
 
 from keras_bert_impl import run_files
+from keras_bert_impl.checkpoints import heads
 from keras_bert_impl.checkpoints import hf
 from keras_bert_impl.checkpoints import tf1
+from keras_bert_impl.checkpoints.layout import POOLER
 from keras_bert_impl.checkpoints.layout import POSITION_EMBEDDING
 from keras_bert_impl.checkpoints.layout import SEGMENT_EMBEDDING
 from keras_bert_impl.checkpoints.layout import TOKEN_EMBEDDING
@@ -37,8 +40,10 @@ from keras_bert_impl.checkpoints.layout import model_variables
 from keras_bert_impl.models.encoder import BertEncoder
 from keras_bert_impl.models.encoder import build_encoder
 from keras_bert_impl.models.pretrainer import BertPretrainer
+from keras_bert_impl.models.task import BertTask
 from keras_bert_impl.paths import StagedFolder
 
+logger = logging.getLogger(__name__)
 FORMATS = {"hf": hf, "tf1": tf1}
 # Embedding tables whose size comes from a config field: a mismatch means
 # the config and the weights disagree (e.g. a vocab.txt of another size).
@@ -122,13 +127,13 @@ def checkpoint_has_heads(path):
     checkpoint = open_checkpoint(path)
     module = FORMATS[checkpoint.format]
     matched, _ = module.to_canonical(checkpoint, with_heads=True)
-    heads = set(expected_shapes(checkpoint.config, True)) - set(
-        expected_shapes(checkpoint.config, False)
+    heads = set(expected_shapes(checkpoint.config, True, pooler=False)) - set(
+        expected_shapes(checkpoint.config, False, pooler=False)
     )
     return heads <= set(matched)
 
 
-def load_checkpoint(path, with_heads=False, dtype=None):
+def load_checkpoint(path, with_heads=False, dtype=None, pooler=True):
     """Loads a Hugging Face or original TF1 BERT checkpoint.
 
     The format is detected: a folder with `config.json` and
@@ -143,12 +148,22 @@ def load_checkpoint(path, with_heads=False, dtype=None):
     encoder does not have is an error, as is a missing or mis-shaped one.
     float16/bfloat16/float64 weights are cast to float32.
 
+    A checkpoint without a pooler (Hugging Face saves none for its
+    masked-LM, token-classification and question-answering models, nor do
+    many sentence-transformers exports) loads too: with `pooler=True` the
+    encoder gets a freshly initialized pooler and a one-line warning names
+    the missing tensors (fine-tune it, e.g. in a `BertClassifier`); with
+    `pooler=False` the encoder has no pooler and no `pooled_output`. Task
+    models with their heads: `keras_bert_impl.load_task_model`.
+
     Args:
         path: str or path of the checkpoint (see above).
         with_heads: bool. Return a `BertPretrainer` with the masked-LM and
             next-sentence heads loaded too. Defaults to `False`.
         dtype: optional dtype policy of the built model, e.g.
             `"mixed_bfloat16"` (variables stay float32).
+        pooler: bool. Give the encoder a pooler (loaded, or freshly
+            initialized when the checkpoint has none). Defaults to `True`.
 
     Returns:
         `(model, config)`: a `BertEncoder` (or a `BertPretrainer` if
@@ -175,25 +190,55 @@ def load_checkpoint(path, with_heads=False, dtype=None):
     """
     checkpoint = open_checkpoint(path)
     config = checkpoint.config
-    arrays = _read_validated(checkpoint, with_heads)
-
-    encoder = build_encoder(config, dtype=dtype)
+    arrays, fresh = read_validated(checkpoint, with_heads, pooler=pooler)
+    encoder = build_encoder(config, dtype=dtype, pooler=pooler)
     model = encoder
     if with_heads:
         model = BertPretrainer(encoder)
         variables = model_variables(encoder, model)
     else:
         variables = model_variables(encoder)
-    _assign(variables, arrays)
+    assign(variables, arrays, fresh)
     return model, config
 
 
-def _read_validated(checkpoint, with_heads):
-    """Validates names, shapes and dtypes, then reads canonical arrays."""
+def read_validated(checkpoint, with_heads=False, pooler=True, extra=None):
+    """Validates names, shapes and dtypes, then reads canonical arrays.
+
+    Args:
+        checkpoint: an open `Checkpoint`.
+        with_heads: bool. The masked-LM and next-sentence heads too.
+        pooler: bool. Read the pooler if the checkpoint has one (else it is
+            left to a fresh initialization); `False` skips it.
+        extra: optional dict `{stored name: (canonical name, transpose,
+            expected shape in the checkpoint's layout)}` of task-head
+            tensors to read as well.
+
+    Returns:
+        `(arrays, fresh)`: `{canonical name: array}` in Keras layout, and
+        the stored names of the pooler tensors the checkpoint lacks (to be
+        initialized fresh; empty if it has them or `pooler=False`).
+
+    Raises:
+        ValueError: a tensor is missing, unknown, mis-shaped or not a
+            float; every problem is listed with its name.
+    """
     config = checkpoint.config
     module = FORMATS[checkpoint.format]
     matched, unknown = module.to_canonical(checkpoint, with_heads)
-    expected = expected_shapes(config, with_heads)
+    extra = extra or {}
+    unknown = [name for name in unknown if name not in extra]
+    fresh = []
+    if not pooler:
+        matched = {c: v for c, v in matched.items() if c not in POOLER}
+    elif not any(name in matched for name in POOLER):
+        table = dict((c, e) for e, (c, _) in _table(checkpoint))
+        fresh = [module.stored_name(table[c], checkpoint) for c in POOLER]
+    expected = expected_shapes(config, with_heads, pooler=pooler and not fresh)
+    for name, (canonical, transpose, shape) in extra.items():
+        expected[canonical] = tuple(shape[::-1] if transpose else shape)
+        if name in checkpoint.shapes:
+            matched[canonical] = (name, transpose)
     source = checkpoint.source
     if with_heads:
         encoder_only = expected_shapes(config, False)
@@ -204,12 +249,14 @@ def _read_validated(checkpoint, with_heads):
                 "with with_heads=False."
             )
     table = {canonical: (ext, t) for ext, (canonical, t) in _table(checkpoint)}
+    table.update({c: (n, t) for n, (c, t, _) in extra.items()})
     problems = []
     for canonical, shape in expected.items():
         if canonical in matched:
             continue
         name, transposed = table[canonical]
-        name = module.stored_name(name, checkpoint)
+        if canonical not in {c for c, _, _ in extra.values()}:
+            name = module.stored_name(name, checkpoint)
         problems.append(
             f"missing tensor {name!r}: expected shape "
             f"{_shape(shape, transposed)}, found none"
@@ -248,7 +295,7 @@ def _read_validated(checkpoint, with_heads):
     for canonical, (name, transpose) in matched.items():
         array = checkpoint.read_float32(name)
         arrays[canonical] = array.T if transpose else array
-    return arrays
+    return arrays, fresh
 
 
 def _table(checkpoint):
@@ -288,8 +335,20 @@ def _describe(config):
     )
 
 
-def _assign(variables, arrays):
-    """Assigns every array; shapes were validated, so this cannot fail."""
+def assign(variables, arrays, fresh=()):
+    """Assigns every array; shapes were validated, so this cannot fail.
+
+    `fresh` names checkpoint tensors that were missing and keep their
+    initial values (a pooler): they are listed in one warning.
+    """
+    if fresh:
+        variables = {k: v for k, v in variables.items() if k not in POOLER}
+        logger.warning(
+            "The checkpoint has no %s: the encoder's pooler is freshly "
+            "initialized (fine-tune it, e.g. in a BertClassifier, or load "
+            "with pooler=False for no pooled_output).",
+            " / ".join(repr(n) for n in fresh),
+        )
     if set(variables) != set(arrays):
         raise ValueError(  # an internal inconsistency, not a user error
             "Internal error: the checkpoint layout does not match the "
@@ -306,7 +365,7 @@ def _assign(variables, arrays):
 
 
 def save_checkpoint(model, path, format="hf", vocab=None, overwrite=False):
-    """Saves a `BertEncoder` or `BertPretrainer` as a HF or TF1 checkpoint.
+    """Saves an encoder, a pretrainer or a task model as a checkpoint.
 
     `format="hf"` writes `config.json` + `model.safetensors`: an encoder
     alone gets `BertModel` names (no prefix, `architectures:
@@ -317,12 +376,22 @@ def save_checkpoint(model, path, format="hf", vocab=None, overwrite=False):
     `checkpoint` state file with the original Google names (heads under
     `cls/` for a pretrainer). Weights are written as float32.
 
+    A task model (`BertClassifier`, `BertRegressor`, `BertTokenClassifier`,
+    `BertQuestionAnswering`, `BertMultipleChoice`) is written as the
+    Hugging Face task checkpoint of the same architecture (see
+    `keras_bert_impl.checkpoints.heads`): `config.json` with
+    `architectures`, `id2label` / `label2id` and `problem_type`, the
+    `bert.`-prefixed encoder (without a pooler where Hugging Face's model
+    has none) and the head's tensors, so that
+    `transformers.AutoModelFor<Task>.from_pretrained` loads it with no
+    missing or unexpected keys.
+
     The checkpoint is written into a staging folder beside `path` and
     swapped in whole (`keras_bert_impl.paths.StagedFolder`): an
     interrupted save leaves the previous checkpoint, never a mix.
 
     Args:
-        model: `BertEncoder` or `BertPretrainer`.
+        model: `BertEncoder`, `BertPretrainer` or a task model.
         path: str or path of the folder to create.
         format: str. `"hf"` (default) or `"tf1"`.
         vocab: optional `BertTokenizer`, or path of a `vocab.txt`, saved
@@ -337,8 +406,9 @@ def save_checkpoint(model, path, format="hf", vocab=None, overwrite=False):
         The `Path` of the written folder.
 
     Raises:
-        ValueError: unknown format or model type, or a config the format
-            cannot express (TF1 has a fixed LayerNorm epsilon of 1e-12).
+        ValueError: unknown format or model type, a task model with
+            `format="tf1"`, or a config the format cannot express (TF1 has
+            a fixed LayerNorm epsilon of 1e-12).
         FileExistsError: `path` is a non-empty folder (or a file) and
             `overwrite` is not set.
 
@@ -358,15 +428,29 @@ def save_checkpoint(model, path, format="hf", vocab=None, overwrite=False):
             f"Unknown checkpoint format {format!r}. Choose one of "
             f"{sorted(FORMATS)}."
         )
+    head, metadata = None, None
     if isinstance(model, BertPretrainer):
         encoder = model.encoder
         variables = model_variables(encoder, model)
     elif isinstance(model, BertEncoder):
         encoder, variables = model, model_variables(model)
+    elif isinstance(model, BertTask):
+        if format != "hf":
+            raise ValueError(
+                "Task models are saved as Hugging Face checkpoints "
+                f"(format='hf'), which transformers reads. Received: "
+                f"format={format!r}"
+            )
+        encoder = model.encoder
+        variables = model_variables(encoder)
+        spec = heads.head_of_model(model)
+        if not spec.pooler:  # Hugging Face's model has none: no extra key
+            variables = {k: v for k, v in variables.items() if k not in POOLER}
+        head, metadata = _task_head(model, spec)
     else:
         raise ValueError(
-            "`model` must be a BertEncoder or a BertPretrainer. Received: "
-            f"{type(model).__name__}"
+            "`model` must be a BertEncoder, a BertPretrainer or a task model "
+            f"(BertClassifier, ...). Received: {type(model).__name__}"
         )
     with_heads = isinstance(model, BertPretrainer)
     config = encoder.bert_config
@@ -387,7 +471,10 @@ def save_checkpoint(model, path, format="hf", vocab=None, overwrite=False):
     }
     staged = StagedFolder(path, overwrite=overwrite, what="checkpoint folder")
     with staged as tmp:
-        FORMATS[format].write(Path(tmp), config, arrays, with_heads)
+        if head is None:
+            FORMATS[format].write(Path(tmp), config, arrays, with_heads)
+        else:
+            hf.write(Path(tmp), config, arrays, False, head, metadata)
         if isinstance(vocab, str | os.PathLike):
             shutil.copyfile(vocab, os.path.join(tmp, run_files.VOCAB_FILE))
             if tokenizer_settings is not None:
@@ -396,3 +483,32 @@ def save_checkpoint(model, path, format="hf", vocab=None, overwrite=False):
             vocab.save(tmp)  # a BertTokenizer: vocab.txt + its settings
         staged.commit()
     return Path(path)
+
+
+def _task_head(model, spec):
+    """The Hugging Face head tensors and `config.json` keys of a task
+    model."""
+    from keras import ops
+
+    layer = model.get_layer(type(model).HEAD_LAYER)
+    kernel = np.asarray(ops.convert_to_numpy(layer.kernel), np.float32)
+    bias = np.asarray(ops.convert_to_numpy(layer.bias), np.float32)
+    head = {f"{spec.hf}.weight": kernel.T, f"{spec.hf}.bias": bias}
+    metadata = {"architectures": [spec.architecture]}
+    names = getattr(model, "label_names", None)
+    if spec.labels:
+        names = list(names or (f"LABEL_{i}" for i in range(kernel.shape[1])))
+        metadata["id2label"] = {str(i): n for i, n in enumerate(names)}
+        metadata["label2id"] = {n: i for i, n in enumerate(names)}
+    if spec.model == "BertRegressor":
+        name = (names or ("LABEL_0",))[0]
+        metadata["id2label"] = {"0": name}
+        metadata["label2id"] = {name: 0}
+        metadata["problem_type"] = "regression"
+    elif spec.model == "BertClassifier":
+        metadata["problem_type"] = (
+            "multi_label_classification"
+            if model.multi_label
+            else "single_label_classification"
+        )
+    return head, metadata

@@ -23,14 +23,16 @@ _BLOCK_NORMS = ("attention_layer_norm", "output_layer_norm")
 TOKEN_EMBEDDING = "embeddings/token_embedding/embeddings"
 SEGMENT_EMBEDDING = "embeddings/segment_embedding/embeddings"
 POSITION_EMBEDDING = "embeddings/position_embeddings"
+POOLER = ("pooler/pooled_dense/kernel", "pooler/pooled_dense/bias")
 
 
-def expected_shapes(config, with_heads=False):
+def expected_shapes(config, with_heads=False, pooler=True):
     """Returns `{canonical name: shape}` of every weight, from a config.
 
     Args:
         config: `BertConfig`.
         with_heads: bool. Include the masked-LM and next-sentence heads.
+        pooler: bool. Include the pooler. Defaults to `True`.
 
     Returns:
         dict, in the model's weight order (embeddings, blocks, pooler,
@@ -60,8 +62,9 @@ def expected_shapes(config, with_heads=False):
         for name in _BLOCK_NORMS:
             shapes[f"{prefix}/{name}/gamma"] = (h,)
             shapes[f"{prefix}/{name}/beta"] = (h,)
-    shapes["pooler/pooled_dense/kernel"] = (h, h)
-    shapes["pooler/pooled_dense/bias"] = (h,)
+    if pooler:
+        shapes[POOLER[0]] = (h, h)
+        shapes[POOLER[1]] = (h,)
     if with_heads:
         shapes.update(
             {
@@ -103,7 +106,9 @@ def model_variables(encoder, pretrainer=None):
             _dense(variables, f"{prefix}/{name}", getattr(block, attr))
         for name in _BLOCK_NORMS:
             _norm(variables, f"{prefix}/{name}", getattr(block, name))
-    _dense(variables, "pooler/pooled_dense", encoder.get_layer("pooler").dense)
+    if encoder.pooler:
+        pooled_dense = encoder.get_layer("pooler").dense
+        _dense(variables, "pooler/pooled_dense", pooled_dense)
     if pretrainer is not None:
         mlm = pretrainer.masked_lm_head
         _dense(variables, "masked_lm_head/transform_dense", mlm.transform_dense)

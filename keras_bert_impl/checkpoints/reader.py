@@ -39,6 +39,9 @@ class Checkpoint:
         source: `Path` of the file or prefix the tensors come from (used in
             error messages).
         vocab: optional `Path` of a `vocab.txt` found beside it.
+        metadata: dict. The checkpoint's JSON config as stored (Hugging
+            Face `config.json`: `architectures`, `id2label`,
+            `problem_type`, ...).
     """
 
     format: str
@@ -48,6 +51,7 @@ class Checkpoint:
     read: Callable[[str], np.ndarray]
     source: Path
     vocab: Path | None = None
+    metadata: dict = dataclasses.field(default_factory=dict)
 
     def read_float32(self, name: str) -> np.ndarray:
         """Reads a tensor as float32 (fp16/bf16/fp64 are cast; see io).

@@ -148,7 +148,15 @@ def load_tokenizer(path, vocab=None, lower_case=None) -> BertTokenizer:
             vocab = os.path.join(path, run_files.VOCAB_FILE)
         else:
             _, vocab = resolve_checkpoint(path)
-    if vocab is None or not os.path.isfile(vocab):
+    tokens = vocab
+    if vocab is None:
+        folder, _ = resolve_checkpoint(path)
+        folder = folder if os.path.isdir(folder) else os.path.dirname(folder)
+        tokens = run_files.read_fast_tokenizer_vocab(folder)
+        vocab = os.path.join(folder, run_files.VOCAB_FILE)
+    elif not os.path.isfile(vocab):
+        tokens = None
+    if tokens is None:
         raise FileNotFoundError(
             f"No vocab.txt found for {path!r}: pass the vocabulary the "
             "weights were trained with (--vocab)."
@@ -169,4 +177,4 @@ def load_tokenizer(path, vocab=None, lower_case=None) -> BertTokenizer:
                     settings["lower_case"] = config["lower_case"]
     if lower_case is not None:
         settings["lower_case"] = bool(lower_case)
-    return BertTokenizer(vocab, **settings)
+    return BertTokenizer(tokens, **settings)

@@ -229,6 +229,8 @@ def write(folder, config, arrays, with_heads):
     for name, (canonical, transpose) in sorted(
         name_table(config.num_layers, with_heads).items()
     ):
+        if canonical not in arrays:  # an encoder without a pooler
+            continue
         array = arrays[canonical]
         names.append(name)
         tensors.append(tf.constant(array.T if transpose else array))

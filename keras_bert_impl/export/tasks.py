@@ -180,8 +180,7 @@ class ServingTask:
         """The `serving_default` outputs from the model's outputs."""
         if self.kind == "encoder":
             return {
-                "pooled_output": outputs["pooled_output"],
-                "sequence_output": outputs["sequence_output"],
+                **outputs,  # sequence_output (+ pooled_output)
                 "padding_mask": inputs["padding_mask"],
                 "token_ids": inputs["token_ids"],
             }

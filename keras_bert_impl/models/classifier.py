@@ -1,8 +1,10 @@
-"""`BertClassifier`: one text or a text pair -> class logits."""
+"""`BertClassifier`: one text or a text pair -> class logits (one class,
+or any set of labels with `multi_label=True`)."""
 
 import keras
 
 from keras_bert_impl.layers.dropout import Dropout
+from keras_bert_impl.metrics import MultiLabelScore
 from keras_bert_impl.models.task import BertTask
 from keras_bert_impl.models.task import check_dropout
 from keras_bert_impl.models.task import check_encoder
@@ -23,6 +25,15 @@ class BertClassifier(BertTask):
     cross-entropy from logits and accuracy. Labels are int class indices
     `(batch_size,)` into `label_names`.
 
+    With `multi_label=True` every label is a yes/no question of its own
+    (tagging, toxicity; Hugging Face's `problem_type=
+    "multi_label_classification"`): a label is predicted when the sigmoid
+    of its logit exceeds `threshold`. `compile()` defaults: binary
+    cross-entropy from logits, micro- and macro-averaged F1 and micro
+    precision and recall at the threshold
+    (`keras_bert_impl.metrics.MultiLabelScore`). Labels are multi-hot
+    float `(batch_size, num_classes)`.
+
     Args:
         encoder: a `BertEncoder`.
         num_classes: int, at least 2. Defaults to `len(label_names)`.
@@ -32,6 +43,10 @@ class BertClassifier(BertTask):
         text_pair: bool. Whether the model is fed text pairs (recorded for
             export and prediction; the graph is the same). Defaults to
             `False`.
+        multi_label: bool. Independent labels (sigmoid) instead of one
+            class (softmax). Defaults to `False`.
+        threshold: float in (0, 1). Probability above which a label is
+            predicted (`multi_label` only). Defaults to `0.5`.
         **kwargs: `name`, `trainable`.
 
     Call arguments:
@@ -52,6 +67,8 @@ class BertClassifier(BertTask):
     ((1, 2), 2, ('neg', 'pos'))
     """
 
+    HEAD_LAYER = "logits"  # the head's dense layer, for checkpoints
+
     def __init__(
         self,
         encoder,
@@ -59,11 +76,20 @@ class BertClassifier(BertTask):
         label_names=None,
         dropout=0.1,
         text_pair=False,
+        multi_label=False,
+        threshold=0.5,
         **kwargs,
     ):
-        check_encoder(encoder, type(self).__name__)
-        num_classes, label_names = check_labels(num_classes, label_names)
+        check_encoder(encoder, type(self).__name__, pooled=True)
+        num_classes, label_names = check_labels(
+            num_classes, label_names, min_classes=1 if multi_label else 2
+        )
         dropout = check_dropout(dropout)
+        if not 0 < threshold < 1:
+            raise ValueError(
+                "`threshold` must be in (0, 1). Received: "
+                f"threshold={threshold!r}"
+            )
         # === Layers ===
         dropout_layer = Dropout(
             dropout, dtype=encoder.dtype_policy, name="classifier_dropout"
@@ -72,7 +98,7 @@ class BertClassifier(BertTask):
             num_classes,
             kernel_initializer=head_initializer(encoder),
             dtype=encoder.dtype_policy,
-            name="logits",
+            name=self.HEAD_LAYER,
         )
         # === Functional graph ===
         inputs = encoder_inputs()
@@ -85,6 +111,8 @@ class BertClassifier(BertTask):
         self._label_names = label_names
         self.dropout = dropout
         self.text_pair = bool(text_pair)
+        self.multi_label = bool(multi_label)
+        self.threshold = float(threshold)
 
     @property
     def label_names(self):
@@ -97,7 +125,19 @@ class BertClassifier(BertTask):
             "num_classes": self.num_classes,
             "label_names": None if names is None else list(names),
             "text_pair": self.text_pair,
+            "multi_label": self.multi_label,
+            "threshold": self.threshold,
         }
 
     def _compile_defaults(self):
-        return sparse_cross_entropy(), [sparse_accuracy()], None, None
+        if not self.multi_label:
+            return sparse_cross_entropy(), [sparse_accuracy()], None, None
+        n, t = self.num_classes, self.threshold
+        metrics = [
+            MultiLabelScore(n, "f1", "micro", t),
+            MultiLabelScore(n, "f1", "macro", t),
+            MultiLabelScore(n, "precision", "micro", t, name="precision"),
+            MultiLabelScore(n, "recall", "micro", t, name="recall"),
+        ]
+        loss = keras.losses.BinaryCrossentropy(from_logits=True, name="loss")
+        return loss, metrics, None, None

@@ -32,6 +32,10 @@ class BertEncoder(XLADefaultMixin, keras.Model):
         layer_norm_epsilon: see `BertConfig` (same names, same defaults).
         return_all_layers: bool. Also output `"encoder_outputs"`, the list
             of every block's output. Defaults to `False`.
+        pooler: bool. Build the pooler (`"pooled_output"`, a tanh dense
+            layer on `[CLS]`). `False` for checkpoints saved without one
+            (Hugging Face's masked-LM, token-classification and QA models,
+            many sentence-transformers exports). Defaults to `True`.
         dtype: optional dtype policy for every layer, e.g.
             `"mixed_bfloat16"` (float32 variables, bf16 compute).
         **kwargs: `name`, `trainable`.
@@ -44,7 +48,8 @@ class BertEncoder(XLADefaultMixin, keras.Model):
     Returns:
         A dict with `"sequence_output"` `(batch_size, seq_len, hidden_dim)`
         and `"pooled_output"` `(batch_size, hidden_dim)` (tanh dense on the
-        `[CLS]` position), plus `"encoder_outputs"` if requested.
+        `[CLS]` position; not with `pooler=False`), plus
+        `"encoder_outputs"` if requested.
 
     Example:
     >>> encoder = BertEncoder(vocabulary_size=32, hidden_dim=16,
@@ -72,6 +77,7 @@ class BertEncoder(XLADefaultMixin, keras.Model):
         initializer_range=0.02,
         layer_norm_epsilon=1e-12,
         return_all_layers=False,
+        pooler=True,
         dtype=None,
         **kwargs,
     ):
@@ -115,9 +121,11 @@ class BertEncoder(XLADefaultMixin, keras.Model):
             )
             for i in range(num_layers)
         ]
-        pooler = BertPooler(
-            hidden_dim, initializer_range, dtype=dtype, name="pooler"
-        )
+        pooler_layer = None
+        if pooler:
+            pooler_layer = BertPooler(
+                hidden_dim, initializer_range, dtype=dtype, name="pooler"
+            )
 
         # === Functional graph ===
         inputs = {
@@ -129,7 +137,9 @@ class BertEncoder(XLADefaultMixin, keras.Model):
         for block in blocks:
             x = block(x, padding_mask=inputs["padding_mask"])
             layer_outputs.append(x)
-        outputs = {"sequence_output": x, "pooled_output": pooler(x)}
+        outputs = {"sequence_output": x}
+        if pooler_layer is not None:
+            outputs["pooled_output"] = pooler_layer(x)
         if return_all_layers:
             outputs["encoder_outputs"] = layer_outputs
         super().__init__(inputs=inputs, outputs=outputs, dtype=dtype, **kwargs)
@@ -139,6 +149,7 @@ class BertEncoder(XLADefaultMixin, keras.Model):
         for field, value in config.to_dict().items():
             setattr(self, field, value)
         self.return_all_layers = return_all_layers
+        self.pooler = bool(pooler)
         # The functional model's own policy is float32 whatever `dtype` the
         # layers got, so keep the argument itself for get_config.
         self._dtype_arg = (
@@ -161,6 +172,7 @@ class BertEncoder(XLADefaultMixin, keras.Model):
             ),
             **self.bert_config.to_dict(),
             "return_all_layers": self.return_all_layers,
+            "pooler": self.pooler,
         }
 
     @classmethod
@@ -171,7 +183,9 @@ class BertEncoder(XLADefaultMixin, keras.Model):
         return cls(**config)
 
 
-def build_encoder(config, return_all_layers=False, dtype=None, name=None):
+def build_encoder(
+    config, return_all_layers=False, dtype=None, name=None, pooler=True
+):
     """Builds a `BertEncoder` from a `BertConfig` (or a preset name).
 
     This is the one way to go from a config to a model: the config's field
@@ -182,6 +196,7 @@ def build_encoder(config, return_all_layers=False, dtype=None, name=None):
         return_all_layers: bool. Also output every block's output.
         dtype: optional dtype policy, e.g. `"mixed_bfloat16"`.
         name: optional model name. Defaults to `"bert_encoder"`.
+        pooler: bool. Build the pooler. Defaults to `True`.
 
     Returns:
         A `BertEncoder` with freshly initialized weights.
@@ -201,6 +216,7 @@ def build_encoder(config, return_all_layers=False, dtype=None, name=None):
     return BertEncoder(
         **config.to_dict(),
         return_all_layers=return_all_layers,
+        pooler=pooler,
         dtype=dtype,
         name=name or "bert_encoder",
     )

@@ -50,8 +50,10 @@ class BertMultipleChoice(BertTask):
     (2, 4)
     """
 
+    HEAD_LAYER = "choice_score"  # the head's dense layer, for checkpoints
+
     def __init__(self, encoder, num_choices=None, dropout=0.1, **kwargs):
-        check_encoder(encoder, type(self).__name__)
+        check_encoder(encoder, type(self).__name__, pooled=True)
         if num_choices is not None and (
             isinstance(num_choices, bool)
             or not isinstance(num_choices, int)
@@ -71,7 +73,7 @@ class BertMultipleChoice(BertTask):
             1,
             kernel_initializer=head_initializer(encoder),
             dtype=encoder.dtype_policy,
-            name="choice_score",
+            name=self.HEAD_LAYER,
         )
         inputs = {
             name: keras.Input(

@@ -46,6 +46,12 @@ class BertPretrainer(XLADefaultMixin, keras.Model):
     """
 
     def __init__(self, encoder, **kwargs):
+        if isinstance(encoder, BertEncoder) and not encoder.pooler:
+            raise ValueError(
+                "BertPretrainer's next-sentence head reads the pooled "
+                "output, but the encoder has no pooler (pooler=False). Load "
+                "the checkpoint with pooler=True."
+            )
         if not isinstance(encoder, BertEncoder):
             raise ValueError(
                 "`encoder` must be a keras_bert_impl BertEncoder (see "

@@ -49,6 +49,8 @@ class BertQuestionAnswering(BertTask):
     (['end_logits', 'start_logits'], (1, 6))
     """
 
+    HEAD_LAYER = "span_logits"  # the head's dense layer, for checkpoints
+
     def __init__(self, encoder, dropout=0.1, **kwargs):
         check_encoder(encoder, type(self).__name__)
         dropout = check_dropout(dropout)
@@ -59,7 +61,7 @@ class BertQuestionAnswering(BertTask):
             2,
             kernel_initializer=head_initializer(encoder),
             dtype=encoder.dtype_policy,
-            name="span_logits",
+            name=self.HEAD_LAYER,
         )
         split = SplitSpanLogits(dtype=encoder.dtype_policy, name="split")
         freeze_unused_pooler(encoder)

@@ -25,6 +25,8 @@ class BertRegressor(BertTask):
         dropout: float. Dropout on the pooled output. Defaults to `0.1`.
         text_pair: bool. Whether the model is fed text pairs (recorded for
             export and prediction). Defaults to `False`.
+        label_names: optional list of one str: the score's name (Hugging
+            Face's `id2label`, e.g. `["similarity"]`). Defaults to `None`.
         **kwargs: `name`, `trainable`.
 
     Returns:
@@ -41,8 +43,19 @@ class BertRegressor(BertTask):
     (1, 1)
     """
 
-    def __init__(self, encoder, dropout=0.1, text_pair=False, **kwargs):
-        check_encoder(encoder, type(self).__name__)
+    HEAD_LAYER = "score"  # the head's dense layer, for checkpoints
+
+    def __init__(
+        self, encoder, dropout=0.1, text_pair=False, label_names=None, **kwargs
+    ):
+        if label_names is not None:
+            label_names = tuple(str(n) for n in label_names)
+            if len(label_names) != 1:
+                raise ValueError(
+                    "A regressor has one output: `label_names` names it, "
+                    f"once. Received: label_names={list(label_names)!r}"
+                )
+        check_encoder(encoder, type(self).__name__, pooled=True)
         dropout = check_dropout(dropout)
         dropout_layer = Dropout(
             dropout, dtype=encoder.dtype_policy, name="regressor_dropout"
@@ -51,7 +64,7 @@ class BertRegressor(BertTask):
             1,
             kernel_initializer=head_initializer(encoder),
             dtype=encoder.dtype_policy,
-            name="score",
+            name=self.HEAD_LAYER,
         )
         inputs = encoder_inputs()
         pooled = encoder(inputs)["pooled_output"]
@@ -60,9 +73,11 @@ class BertRegressor(BertTask):
         self.encoder = encoder
         self.dropout = dropout
         self.text_pair = bool(text_pair)
+        self.label_names = label_names
 
     def _task_config(self):
-        return {"text_pair": self.text_pair}
+        names = None if self.label_names is None else list(self.label_names)
+        return {"text_pair": self.text_pair, "label_names": names}
 
     def _compile_defaults(self):
         metrics = [

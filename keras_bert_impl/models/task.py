@@ -32,12 +32,19 @@ from keras_bert_impl.runtime import XLADefaultMixin
 # -- checks and building blocks of the heads ---------------------------------
 
 
-def check_encoder(encoder, cls_name):
+def check_encoder(encoder, cls_name, pooled=False):
+    """A `BertEncoder`, with a pooler if the head reads `pooled_output`."""
     if not isinstance(encoder, BertEncoder):
         raise ValueError(
             f"`encoder` of {cls_name} must be a keras_bert_impl BertEncoder "
             "(from build_encoder or load_checkpoint). Received: "
             f"encoder of type {type(encoder).__name__}"
+        )
+    if pooled and not encoder.pooler:
+        raise ValueError(
+            f"{cls_name} reads the pooled output, but the encoder has no "
+            "pooler (built with pooler=False). Load the checkpoint with "
+            "pooler=True (a missing pooler is then freshly initialized)."
         )
 
 
@@ -54,7 +61,7 @@ def check_dropout(dropout):
     return float(dropout)
 
 
-def check_labels(num_classes, label_names):
+def check_labels(num_classes, label_names, min_classes=2):
     """Returns `(num_classes, label_names as a tuple or None)`."""
     if label_names is not None:
         if isinstance(label_names, str | bytes) or not hasattr(
@@ -82,10 +89,11 @@ def check_labels(num_classes, label_names):
     if (
         isinstance(num_classes, bool)
         or not isinstance(num_classes, int)
-        or num_classes < 2
+        or num_classes < min_classes
     ):
         raise ValueError(
-            "`num_classes` must be an integer >= 2 (a single score is "
+            f"`num_classes` must be an integer >= {min_classes} (a single "
+            "score is "
             "BertRegressor's job). Received: "
             f"num_classes={num_classes!r}"
         )
@@ -108,7 +116,8 @@ def freeze_unused_pooler(encoder):
     Its variables get no gradient there (Keras warns about each step);
     this changes the `encoder` object passed in.
     """
-    encoder.get_layer("pooler").trainable = False
+    if encoder.pooler:
+        encoder.get_layer("pooler").trainable = False
 
 
 def encoder_inputs(rank=2):

@@ -49,6 +49,8 @@ class BertTokenClassifier(BertTask):
     (1, 5, 3)
     """
 
+    HEAD_LAYER = "logits"  # the head's dense layer, for checkpoints
+
     def __init__(
         self, encoder, num_classes=None, label_names=None, dropout=0.1, **kwargs
     ):
@@ -62,7 +64,7 @@ class BertTokenClassifier(BertTask):
             num_classes,
             kernel_initializer=head_initializer(encoder),
             dtype=encoder.dtype_policy,
-            name="logits",
+            name=self.HEAD_LAYER,
         )
         freeze_unused_pooler(encoder)
         inputs = encoder_inputs()

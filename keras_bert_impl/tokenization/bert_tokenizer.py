@@ -512,7 +512,9 @@ class BertTokenizer(tf.Module):
         `save` or by Hugging Face), else a Hugging Face `tokenizer.json`,
         else the first release's `tokenizer.json`; a folder holding only
         `vocab.txt` gives an uncased tokenizer (see
-        `keras_bert_impl.run_files.read_tokenizer_settings`).
+        `keras_bert_impl.run_files.read_tokenizer_settings`). Without a
+        `vocab.txt`, the vocabulary of a Hugging Face `tokenizer.json` is
+        used (what `transformers` 5 saves).
 
         Args:
             directory: str. The folder.
@@ -522,4 +524,7 @@ class BertTokenizer(tf.Module):
         settings = run_files.read_tokenizer_settings(directory)
         settings.pop("source")
         settings.update(overrides)
-        return cls(os.path.join(directory, run_files.VOCAB_FILE), **settings)
+        vocab = os.path.join(directory, run_files.VOCAB_FILE)
+        if not os.path.isfile(vocab):
+            vocab = run_files.read_fast_tokenizer_vocab(directory) or vocab
+        return cls(vocab, **settings)

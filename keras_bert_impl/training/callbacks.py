@@ -318,7 +318,7 @@ def healthy_loss_bound(best_loss, vocabulary_size: int) -> float:
 
     Example:
     >>> round(healthy_loss_bound(None, 30522), 2), healthy_loss_bound(2.0, 9)
-    (33.03, 6.0)
+    (33.06, 6.0)
     """
     if best_loss is None:
         return HEALTH_FACTOR * (math.log(vocabulary_size) + math.log(2))
