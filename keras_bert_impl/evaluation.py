@@ -5,6 +5,7 @@ anywhere; `keras-bert-impl evaluate` reports these.
 
 - `accuracy`, `macro_f1`: classification and multiple choice.
 - `pearson`, `spearman`: regression (STS-B).
+- `multilabel_scores`: micro / macro F1, precision, recall, per label.
 
 - `get_entities`, `entity_scores`: chunks of a BIO / IOB2 / IOB1 / BIOES
   tag sequence and micro precision / recall / F1 over exact (type, start,
@@ -92,6 +93,51 @@ def spearman(x, y) -> float:
         return r
 
     return pearson(ranks(x), ranks(y))
+
+
+def multilabel_scores(y_true, y_pred, names) -> dict:
+    """Multi-label scores of multi-hot truth and predictions.
+
+    Returns:
+        dict: `micro_f1`, `micro_precision`, `micro_recall`, `macro_f1`,
+        `subset_accuracy` (every label of the example right), and
+        `per_label` `{name: {"precision", "recall", "f1", "support"}}`.
+
+    Example:
+    >>> s = multilabel_scores([[1, 0], [1, 1]], [[1, 0], [0, 1]], ["a", "b"])
+    >>> s["micro_f1"], s["subset_accuracy"], s["per_label"]["a"]["recall"]
+    (0.8, 0.5, 0.5)
+    """
+    y_true = np.asarray(y_true).astype(bool)
+    y_pred = np.asarray(y_pred).astype(bool)
+    tp = (y_true & y_pred).sum(0).astype(float)
+    fp = (~y_true & y_pred).sum(0).astype(float)
+    fn = (y_true & ~y_pred).sum(0).astype(float)
+
+    def f1(t, p, n):
+        return float(2 * t / (2 * t + p + n)) if 2 * t + p + n else 0.0
+
+    def ratio(a, b):
+        return float(a / b) if b else 0.0
+
+    per_label = {
+        name: {
+            "precision": ratio(tp[i], tp[i] + fp[i]),
+            "recall": ratio(tp[i], tp[i] + fn[i]),
+            "f1": f1(tp[i], fp[i], fn[i]),
+            "support": int(y_true[:, i].sum()),
+        }
+        for i, name in enumerate(names)
+    }
+    return {
+        "examples": int(len(y_true)),
+        "micro_f1": f1(tp.sum(), fp.sum(), fn.sum()),
+        "micro_precision": ratio(tp.sum(), tp.sum() + fp.sum()),
+        "micro_recall": ratio(tp.sum(), tp.sum() + fn.sum()),
+        "macro_f1": float(np.mean([v["f1"] for v in per_label.values()])),
+        "subset_accuracy": float((y_true == y_pred).all(1).mean()),
+        "per_label": per_label,
+    }
 
 
 # -- entity-level NER scores ---------------------------------------------------

@@ -60,6 +60,7 @@ TOKENIZER_CONFIG_FILE = "tokenizer_config.json"
 # settings under the same name.
 HF_TOKENIZER_FILE = "tokenizer.json"
 SENTENCE_BERT_CONFIG_FILE = "sentence_bert_config.json"
+MODULES_FILE = "modules.json"  # sentence-transformers' pipeline
 
 _SPECIAL = {
     "unk_token": "[UNK]",
@@ -310,3 +311,84 @@ def _config_settings(value, path) -> dict:
         if key in value:
             out[key] = value[key]
     return out
+
+
+# -- sentence-transformers folders ---------------------------------------------
+
+_POOLING_FLAGS = (  # legacy 1_Pooling/config.json keys -> our pooling name
+    ("pooling_mode_cls_token", "cls"),
+    ("pooling_mode_max_tokens", "max"),
+    ("pooling_mode_mean_sqrt_len_tokens", "mean_sqrt_len"),
+    ("pooling_mode_mean_tokens", "mean"),
+)
+
+
+def read_sentence_transformers(folder):
+    """The embedding recipe of a sentence-transformers folder, or `None`.
+
+    Reads `modules.json` (a `Pooling` module and whether a `Normalize`
+    follows), the pooling module's `config.json` (the legacy
+    `pooling_mode_*_tokens` flags, or the newer `pooling_mode`), and
+    `sentence_bert_config.json`'s `max_seq_length`.
+
+    Returns:
+        dict `{"pooling": "mean" | "cls" | "max" | "mean_sqrt_len",
+        "normalize": bool, "max_seq_length": int or None}`, or `None` for a
+        folder that is not a sentence-transformers model.
+
+    Raises:
+        ValueError: a pooling this package cannot compute (several modes
+            at once, weighted mean, last token).
+    """
+    folder = os.fspath(folder)
+    path = os.path.join(folder, MODULES_FILE)
+    if not os.path.isfile(path):
+        return None
+    modules = read_json(path, "sentence-transformers modules file")
+    if not isinstance(modules, list):
+        raise ValueError(f"{path}: expected a JSON list of modules.")
+    kinds = [str(m.get("type", "")).rsplit(".", 1)[-1] for m in modules]
+    pooling = "mean"
+    for module, kind in zip(modules, kinds, strict=True):
+        if kind != "Pooling":
+            continue
+        config_path = os.path.join(
+            folder, module.get("path", ""), "config.json"
+        )
+        config = {}
+        if os.path.isfile(config_path):
+            config = read_json(config_path, "pooling config")
+        pooling = _pooling(config, config_path)
+    max_length = None
+    sbert = os.path.join(folder, SENTENCE_BERT_CONFIG_FILE)
+    if os.path.isfile(sbert):
+        max_length = (
+            read_json(sbert, "sentence-transformers config") or {}
+        ).get("max_seq_length")
+    return {
+        "pooling": pooling,
+        "normalize": "Normalize" in kinds,
+        "max_seq_length": max_length,
+    }
+
+
+def _pooling(config, path):
+    mode = config.get("pooling_mode")
+    if isinstance(mode, str):
+        names = {"mean": "mean", "cls": "cls", "max": "max",
+                 "mean_sqrt_len_tokens": "mean_sqrt_len"}  # fmt: skip
+        if mode in names:
+            return names[mode]
+        raise ValueError(f"{path}: pooling_mode {mode!r} is not supported.")
+    chosen = [name for key, name in _POOLING_FLAGS if config.get(key)]
+    others = [
+        key for key, value in config.items()
+        if key.startswith("pooling_mode_") and value
+        and key not in dict(_POOLING_FLAGS)
+    ]  # fmt: skip
+    if len(chosen) > 1 or others:
+        raise ValueError(
+            f"{path}: pools with {chosen + others}; only one of mean, cls, "
+            "max and mean_sqrt_len at a time is supported."
+        )
+    return chosen[0] if chosen else "mean"

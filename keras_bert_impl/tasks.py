@@ -14,9 +14,9 @@ first use (`Task.model_class()`, `Task.dataset_builder()`), so the CLI's
 
 Example:
 >>> get_task("pair").serving_kind, get_task("pair").fixed_model_kwargs
-('classifier', {'text_pair': True})
+('classifier', {'text_pair': True, 'multi_label': False})
 >>> [t.name for t in TASKS.values()]
-['classify', 'pair', 'regress', 'ner', 'squad', 'choice']
+['classify', 'pair', 'multilabel', 'regress', 'ner', 'squad', 'choice']
 """
 
 import dataclasses
@@ -30,13 +30,21 @@ OPTION_DEFAULTS: dict[str, Any] = {
     "text_pair_column": None,
     "label_column": "label",
     "file_format": "auto",
+    "label_separator": "|",
     "doc_stride": 128,
     "max_query_length": 64,
 }
 OPTION_FLAGS = {name: "--" + name.replace("_", "-") for name in OPTION_DEFAULTS}
 OPTION_FLAGS["file_format"] = "--format"
 # How a task is evaluated (`keras_bert_impl.training.evaluate`).
-EVALUATIONS = ("classification", "regression", "ner", "squad", "choice")
+EVALUATIONS = (
+    "classification",
+    "multilabel",
+    "regression",
+    "ner",
+    "squad",
+    "choice",
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -151,6 +159,7 @@ TASKS: dict[str, Task] = {
             evaluation="classification",
             labels=True,
             text_pair=None,
+            fixed_model_kwargs={"multi_label": False},
         ),
         Task(
             name="pair",
@@ -168,7 +177,27 @@ TASKS: dict[str, Task] = {
             evaluation="classification",
             labels=True,
             text_pair=True,
-            fixed_model_kwargs={"text_pair": True},
+            fixed_model_kwargs={"text_pair": True, "multi_label": False},
+        ),
+        Task(
+            name="multilabel",
+            summary="one text (or a pair) -> any set of labels (tagging)",
+            model="BertClassifier",
+            serving_kind="multi_label_classifier",
+            dataset="keras_bert_impl.data.classification:"
+            "classification_dataset",
+            options=(
+                "text_column",
+                "text_pair_column",
+                "label_column",
+                "label_separator",
+                "file_format",
+            ),
+            evaluation="multilabel",
+            labels=True,
+            text_pair=None,
+            fixed_model_kwargs={"multi_label": True},
+            dataset_kwargs={"multi_label": True},
         ),
         Task(
             name="regress",
@@ -245,7 +274,12 @@ def task_of(model) -> Task:
     for task in TASKS.values():
         if task.text_pair is True:
             continue  # a stricter alias of a row above
-        if isinstance(model, task.model_class()):
+        fixed = {
+            k: v for k, v in task.fixed_model_kwargs.items() if k != "text_pair"
+        }
+        if isinstance(model, task.model_class()) and all(
+            getattr(model, k, None) == v for k, v in fixed.items()
+        ):
             return task
     raise ValueError(
         "The model is not a task model of this package (one of "

@@ -52,9 +52,24 @@ def register(subparsers) -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--task",
-        help="kind of model, if not detected from its class: encoder, "
-        "classifier, regressor, token_classifier, question_answering, "
-        "multiple_choice",
+        help="what the export serves, if not detected: encoder, embedding, "
+        "classifier, multi_label_classifier, regressor, token_classifier, "
+        "question_answering, multiple_choice (default: from the model; a "
+        "Hugging Face task folder from its config.json; a sentence-"
+        "transformers folder: embedding)",
+    )
+    parser.add_argument(
+        "--pooling",
+        choices=("mean", "cls", "max", "mean_sqrt_len", "pooler"),
+        help="embedding: how token vectors become one vector (default: the "
+        "sentence-transformers folder's, else mean)",
+    )
+    parser.add_argument(
+        "--normalize",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="embedding: L2-normalize the vector (default: the "
+        "sentence-transformers folder's, else no)",
     )
     parser.add_argument(
         "--labels", help="comma-separated class names (default: the model's)"
@@ -83,7 +98,8 @@ def load_model_and_tokenizer(model_path: str, tokenizer_path=None,
     """The model and tokenizer `--model` / `--tokenizer` name.
 
     A fine-tuning run folder gives its task model, a `.keras` file its
-    model, a checkpoint folder (Hugging Face, TF1, or a `pretrain` run) its
+    model, a checkpoint folder its task model with its labels when it has
+    a head (a Hugging Face task folder: `load_task_model`) or else its
     encoder; the tokenizer is the one stored beside the model (or in
     `--tokenizer`), its casing read from the tokenizer files unless
     `cased` forces it (`keras_bert_impl.checkpoints.resolve.load_tokenizer`).
@@ -92,9 +108,9 @@ def load_model_and_tokenizer(model_path: str, tokenizer_path=None,
 
     import keras_bert_impl.models  # noqa: F401  (registers the classes)
     from keras_bert_impl import run_files
-    from keras_bert_impl.checkpoints.io import load_checkpoint
     from keras_bert_impl.checkpoints.resolve import load_tokenizer
-    from keras_bert_impl.checkpoints.resolve import resolve_checkpoint
+    from keras_bert_impl.checkpoints.task_models import load_task_model
+    from keras_bert_impl.models.pretrainer import BertPretrainer
     from keras_bert_impl.training.finetune import load_finetuned
 
     if os.path.isdir(model_path) and run_files.is_finetune_run(model_path):
@@ -104,11 +120,35 @@ def load_model_and_tokenizer(model_path: str, tokenizer_path=None,
         model = keras.saving.load_model(model_path, compile=False)
         model_path = os.path.dirname(os.path.abspath(model_path))
     else:
-        model, _ = load_checkpoint(resolve_checkpoint(model_path)[0])
+        model = load_task_model(model_path)
+        if isinstance(model, BertPretrainer):
+            model = model.encoder  # serve the encoder of a pretraining run
     tokenizer = load_tokenizer(
         tokenizer_path or model_path, lower_case=False if cased else None
     )
     return model, tokenizer
+
+
+def embedding_recipe(args, model):
+    """`(task, pooling, normalize)` for the export: `--task`, `--pooling`,
+    `--normalize`, else a sentence-transformers folder's recipe."""
+    from keras_bert_impl import run_files
+    from keras_bert_impl.models.encoder import BertEncoder
+
+    task, pooling, normalize = args.task, args.pooling, args.normalize
+    recipe = None
+    if os.path.isdir(args.model):
+        recipe = run_files.read_sentence_transformers(args.model)
+    if task is None and recipe is not None and isinstance(model, BertEncoder):
+        task = "embedding"
+    if (pooling is not None or normalize is not None) and task is None:
+        task = "embedding"
+    if task == "embedding":
+        recipe = recipe or {}
+        pooling = pooling or recipe.get("pooling", "mean")
+        if normalize is None:
+            normalize = recipe.get("normalize", False)
+    return task, pooling or "mean", bool(normalize)
 
 
 def run(args) -> int:
@@ -132,6 +172,7 @@ def run(args) -> int:
     model, tokenizer = load_model_and_tokenizer(
         args.model, args.tokenizer, args.cased
     )
+    task, pooling, normalize = embedding_recipe(args, model)
     labels = None
     if args.labels:
         labels = [s.strip() for s in args.labels.split(",")]
@@ -143,9 +184,11 @@ def run(args) -> int:
         overwrite=args.overwrite,
         jit_compile=not args.no_xla,
         warmup=not args.no_warmup,
-        task=args.task,
+        task=task,
         label_names=labels,
         text_pair=args.text_pair,
+        pooling=pooling,
+        normalize=normalize,
     )
     print(f"exported {path}")
     print(

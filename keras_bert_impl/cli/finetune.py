@@ -41,6 +41,8 @@ _OPTION_HELP = {
     "label_column": "label column (default: label)",
     "file_format": "file format: auto (from the names), csv, tsv, jsonl; "
     "for ner conll or peoples_daily (default: auto)",
+    "label_separator": "separator of the labels in a CSV/TSV cell "
+    "(default: |; JSON Lines: a list)",
     "doc_stride": "window stride (default: 128)",
     "max_query_length": "question pieces kept (default: 64)",
 }

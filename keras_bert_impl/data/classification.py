@@ -124,7 +124,40 @@ def read_classification(
     )
 
 
-def _label_ids(examples, label_map, regression):
+def split_labels(label, where, separator="|"):
+    """The label set of one multi-label example: a JSON list, or a string
+    of labels joined by `separator` (empty: no label).
+
+    Example:
+    >>> split_labels("sport | politics", "f:2"), split_labels([], "f:3")
+    (['sport', 'politics'], [])
+    """
+    if isinstance(label, list | tuple):
+        names = [str(n).strip() for n in label]
+    elif isinstance(label, str):
+        names = [n.strip() for n in label.split(separator)]
+    else:
+        raise ValueError(
+            f"{where}: a multi-label example needs a list of labels (JSON "
+            f"Lines) or labels joined by {separator!r} (CSV/TSV). Received: "
+            f"{label!r}"
+        )
+    names = [n for n in names if n]
+    if len(set(names)) != len(names):
+        raise ValueError(f"{where}: a label is repeated. Received: {label!r}")
+    return names
+
+
+def _label_ids(examples, label_map, regression, multi_label=False,
+               separator="|"):  # fmt: skip
+    if multi_label:
+        rows = []
+        for label, where in zip(examples.labels, examples.where, strict=True):
+            hot = [0.0] * len(label_map)
+            for name in split_labels(label, where, separator):
+                hot[label_map.index(name, where)] = 1.0
+            rows.append(hot)
+        return tf.constant(rows, tf.float32, shape=[len(rows), len(label_map)])
     if regression:
         values = []
         for label, where in zip(examples.labels, examples.where, strict=True):
@@ -157,6 +190,8 @@ def classification_dataset(
     file_format: str = "auto",
     drop_remainder: bool = False,
     length_buckets=None,
+    multi_label: bool = False,
+    label_separator: str = "|",
 ) -> tf.data.Dataset:
     """Batches of (paired) texts and labels for classification or regression.
 
@@ -184,6 +219,12 @@ def classification_dataset(
             (prediction).
         drop_remainder: bool. Drop a last partial batch (fully static
             shapes). Defaults to `False`.
+        multi_label: bool. Each example has a set of labels (possibly
+            empty): a JSON Lines list, or labels joined by
+            `label_separator` in a CSV/TSV cell; labels are multi-hot
+            float32 `(batch, num_labels)`. Defaults to `False`.
+        label_separator: str. Separator of multi-label cells. Defaults to
+            `"|"`.
         length_buckets: optional increasing ints (e.g. `(32, 64, 128)`):
             each batch is cut to the smallest bucket that holds its longest
             example, so short inputs do not pay for `max_seq_length`
@@ -220,13 +261,27 @@ def classification_dataset(
     label_map = as_label_map(label_map)
     with_labels = examples.labels is not None
     if with_labels and not regression and label_map is None:
-        label_map = LabelMap.from_labels(examples.labels)
+        if multi_label:
+            label_map = LabelMap.from_labels(
+                name
+                for label, where in zip(
+                    examples.labels, examples.where, strict=True
+                )
+                for name in split_labels(label, where, label_separator)
+            )
+        else:
+            label_map = LabelMap.from_labels(examples.labels)
     texts = {"text": tf.constant(examples.texts, tf.string)}
     if examples.pairs is not None:
         texts["text_pair"] = tf.constant(examples.pairs, tf.string)
     elements = texts
     if with_labels:
-        elements = (texts, _label_ids(examples, label_map, regression))
+        elements = (
+            texts,
+            _label_ids(
+                examples, label_map, regression, multi_label, label_separator
+            ),
+        )
     n = len(examples.texts)
     ds = tf.data.Dataset.from_tensor_slices(elements)
     ds = shuffle_and_batch(ds, n, batch_size, shuffle, seed, drop_remainder)

@@ -61,6 +61,8 @@ def export_savedmodel(
     task: str | None = None,
     label_names=None,
     text_pair: bool | None = None,
+    pooling: str = "mean",
+    normalize: bool = False,
 ) -> str:
     """Exports a model and its tokenizer as a TF Serving SavedModel.
 
@@ -99,6 +101,12 @@ def export_savedmodel(
         text_pair: optional bool. Whether a classifier takes a text pair
             (a second input `text_pair`). Defaults to the model's
             `text_pair` attribute, else `False`.
+        pooling: str. For `task="embedding"` (a bare encoder served as one
+            vector per text, e.g. for semantic search): `"mean"` over the
+            real tokens (default), `"cls"`, `"max"`, `"mean_sqrt_len"` or
+            `"pooler"`. `keras_bert_impl.run_files.read_sentence_transformers`
+            reads it from a sentence-transformers folder.
+        normalize: bool. L2-normalize embeddings. Defaults to `False`.
 
     Returns:
         The absolute path of the written version.
@@ -152,7 +160,22 @@ def export_savedmodel(
             f"Received: vocabulary_size={tokenizer.vocabulary_size}. Pass "
             "the vocab.txt the model was trained with."
         )
-    serving_task = detect_task(model, task, label_names, text_pair)
+    serving_task = detect_task(
+        model,
+        task,
+        label_names,
+        text_pair,
+        embedding={"pooling": pooling, "normalize": bool(normalize)},
+    )
+    if (
+        serving_task.kind == "embedding"
+        and pooling == "pooler"
+        and not encoder.pooler
+    ):
+        raise ValueError(
+            "pooling='pooler' needs the encoder's pooler, and this one has "
+            "none: pass pooling='mean' or 'cls'."
+        )
     num_special = 2 if len(serving_task.text_inputs) == 1 else 3
     if max_length is None:
         max_length = encoder.max_sequence_length

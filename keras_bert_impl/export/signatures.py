@@ -211,7 +211,7 @@ class ServingModule(tf.Module):
             inputs = {
                 k: inputs[k][..., : self._max_length] for k in INPUT_NAMES
             }
-            return self._task.ids_outputs(self.run_model(inputs))
+            return self._task.ids_outputs(self.run_model(inputs), inputs)
 
         @tf.function(input_signature=[text_specs])
         def tokenize(texts):

@@ -29,12 +29,17 @@ from keras_bert_impl.tokenization.packing import pack_segments
 
 KINDS = (
     "encoder",
+    "embedding",
     "classifier",
+    "multi_label_classifier",
     "regressor",
     "token_classifier",
     "question_answering",
     "multiple_choice",
 )
+
+
+POOLINGS = ("mean", "cls", "max", "mean_sqrt_len", "pooler")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,6 +57,13 @@ class ServingTask:
             answering).
         num_choices: optional int. The number of choices a multiple-choice
             model was built for (`None`: any number).
+        threshold: float. Probability above which a multi-label classifier
+            predicts a label.
+        pooling: str. How an `embedding` export pools the token vectors:
+            `"mean"` (over real tokens), `"cls"`, `"max"`,
+            `"mean_sqrt_len"` (sentence-transformers' modes) or `"pooler"`
+            (the pooled output).
+        normalize: bool. L2-normalize the embedding.
     """
 
     kind: str
@@ -59,6 +71,9 @@ class ServingTask:
     text_pair: bool = False
     max_answer_length: int = 30
     num_choices: int | None = None
+    threshold: float = 0.5
+    pooling: str = "mean"
+    normalize: bool = False
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -69,6 +84,11 @@ class ServingTask:
             raise ValueError(
                 "`max_answer_length` must be positive. Received: "
                 f"max_answer_length={self.max_answer_length}"
+            )
+        if self.pooling not in POOLINGS:
+            raise ValueError(
+                f"`pooling` must be one of {POOLINGS}. Received: "
+                f"pooling={self.pooling!r}"
             )
 
     # -- signature shapes ----------------------------------------------------
@@ -102,6 +122,7 @@ class ServingTask:
         """Model outputs with a sequence axis (axis 1), for re-slicing."""
         return {
             "encoder": ("sequence_output",),
+            "embedding": ("sequence_output",),
             "token_classifier": ("logits",),
             "question_answering": ("start_logits", "end_logits"),
         }.get(self.kind, ())
@@ -184,8 +205,12 @@ class ServingTask:
                 "padding_mask": inputs["padding_mask"],
                 "token_ids": inputs["token_ids"],
             }
+        if self.kind == "embedding":
+            return {"embedding": self._embedding(outputs, inputs)}
         if self.kind == "classifier":
             return self._decode_classifier(outputs["logits"])
+        if self.kind == "multi_label_classifier":
+            return self._decode_multi_label(outputs["logits"])
         if self.kind == "regressor":
             return {"score": outputs["logits"][:, 0]}
         if self.kind == "token_classifier":
@@ -194,7 +219,7 @@ class ServingTask:
             return self._decode_span(outputs, context)
         return self._decode_choice(outputs["logits"], context)
 
-    def ids_outputs(self, outputs):
+    def ids_outputs(self, outputs, inputs=None):
         """The `from_ids` outputs: the model's numbers (+ probabilities)."""
         if self.kind in ("classifier", "token_classifier", "multiple_choice"):
             return {
@@ -203,7 +228,47 @@ class ServingTask:
             }
         if self.kind == "regressor":
             return {"score": outputs["logits"][:, 0]}
+        if self.kind == "multi_label_classifier":
+            return {
+                "logits": outputs["logits"],
+                "probabilities": tf.sigmoid(outputs["logits"]),
+            }
+        if self.kind == "embedding":
+            return {"embedding": self._embedding(outputs, inputs)}
         return dict(outputs)
+
+    def _embedding(self, outputs, inputs):
+        """One vector per text: pooled token vectors, maybe normalized."""
+        if self.pooling == "pooler":
+            vectors = outputs["pooled_output"]
+        else:
+            tokens = outputs["sequence_output"]
+            mask = tf.cast(inputs["padding_mask"], tokens.dtype)[..., None]
+            count = tf.maximum(tf.reduce_sum(mask, 1), 1e-9)
+            if self.pooling == "cls":
+                vectors = tokens[:, 0]
+            elif self.pooling == "max":
+                lowest = tf.fill(tf.shape(tokens), tokens.dtype.min)
+                vectors = tf.reduce_max(tf.where(mask > 0, tokens, lowest), 1)
+            elif self.pooling == "mean_sqrt_len":
+                vectors = tf.reduce_sum(tokens * mask, 1) / tf.sqrt(count)
+            else:
+                vectors = tf.reduce_sum(tokens * mask, 1) / count
+        if self.normalize:
+            vectors = tf.math.l2_normalize(vectors, -1, epsilon=1e-12)
+        return vectors
+
+    def _decode_multi_label(self, logits):
+        probabilities = tf.sigmoid(logits)
+        chosen = probabilities > self.threshold
+        names = tf.tile(self._names()[tf.newaxis], [tf.shape(logits)[0], 1])
+        return {
+            "labels": tf.where(chosen, names, ""),
+            "label_mask": tf.cast(chosen, tf.int32),
+            "probabilities": probabilities,
+            "label_names": names,
+            "logits": logits,
+        }
 
     def _names(self):
         return tf.constant(list(self.label_names), tf.string)
@@ -339,6 +404,7 @@ def detect_task(
     task: str | None = None,
     label_names=None,
     text_pair: bool | None = None,
+    embedding: dict | None = None,
 ) -> ServingTask:
     """The `ServingTask` of a model: its serving kind, labels and inputs.
 
@@ -346,7 +412,9 @@ def detect_task(
     the registry's `serving_kind` for a task model
     (`keras_bert_impl.tasks.task_of`). Label names come from
     `label_names`, else the model's `label_names` attribute, else
-    `LABEL_0`, `LABEL_1`, ... (one per output logit).
+    `LABEL_0`, `LABEL_1`, ... (one per output logit). `embedding`
+    (`{"pooling": ..., "normalize": ...}`) configures the `"embedding"`
+    kind, which serves a bare encoder as one vector per text.
 
     Raises:
         ValueError: the kind cannot be told, or labels / outputs that do
@@ -374,7 +442,7 @@ def detect_task(
                 f"(batch_size, 1). Received: a model with {num} outputs per "
                 "input; export a classifier with task='classifier' instead."
             )
-    if kind in ("classifier", "token_classifier"):
+    if kind in ("classifier", "multi_label_classifier", "token_classifier"):
         if label_names is None:
             label_names = getattr(model, "label_names", None)
         if label_names is None:
@@ -397,6 +465,8 @@ def detect_task(
         label_names=names,
         text_pair=text_pair,
         num_choices=num_choices,
+        threshold=float(getattr(model, "threshold", 0.5)),
+        **(embedding or {}),
     )
 
 
@@ -420,6 +490,7 @@ def model_outputs(task: ServingTask, outputs) -> dict:
     """The model's outputs as a dict of float32 tensors, by name."""
     if isinstance(outputs, dict) and task.kind in (
         "classifier",
+        "multi_label_classifier",
         "regressor",
         "token_classifier",
         "multiple_choice",

@@ -51,6 +51,11 @@ def _label_map(model, config=None):
     return LabelMap(names) if names else None
 
 
+def sigmoid(logits):
+    """The logistic function, in float64."""
+    return 1 / (1 + np.exp(-np.asarray(logits, "float64")))
+
+
 def softmax(logits):
     """Softmax over the last axis, in float64."""
     logits = np.asarray(logits, "float64")
@@ -93,6 +98,9 @@ def evaluate_model(config, model, tokenizer, files, progress=False) -> dict:
         bar.add(1)
     y_true, y_pred = np.concatenate(y_true), np.concatenate(y_pred)
     results = {"examples": int(len(y_true))}
+    if task.evaluation == "multilabel":
+        predicted = sigmoid(y_pred) > model.threshold
+        return evaluation.multilabel_scores(y_true, predicted, label_map.names)
     if task.evaluation == "regression":
         y_pred = y_pred.reshape(-1)
         results["pearson"] = evaluation.pearson(y_true, y_pred)
@@ -200,8 +208,9 @@ def predict_texts(config, model, tokenizer, texts, pairs=None,
                   batch_size=32) -> list[dict]:  # fmt: skip
     """Predictions for raw texts: one JSON-friendly dict per text.
 
-    Classification: `label` and `probabilities`; regression: `score`;
-    NER: `words`, `tags` and entity character spans.
+    Classification: `label` and `probabilities`; multi-label: `labels`
+    (over the threshold) and `probabilities`; regression: `score`; NER:
+    `words`, `tags` and entity character spans.
 
     Raises:
         ValueError: a pair model without `pairs`, or a task that reads
@@ -235,6 +244,17 @@ def predict_texts(config, model, tokenizer, texts, pairs=None,
                 row["text_pair"] = chunk_pairs[i]
             if task.evaluation == "regression":
                 row["score"] = float(out[i].reshape(-1)[0])
+            elif task.evaluation == "multilabel":
+                probs = sigmoid(out[i])
+                row["labels"] = [
+                    n
+                    for n, p in zip(label_map.names, probs, strict=True)
+                    if p > model.threshold
+                ]
+                row["probabilities"] = {
+                    n: round(float(p), 6)
+                    for n, p in zip(label_map.names, probs, strict=True)
+                }
             else:
                 probs = softmax(out[i])
                 row["label"] = label_map.name(int(probs.argmax()))

@@ -114,8 +114,8 @@ class FinetuneConfig:
         seed: int. Seeds the head's weights, dropout and shuffling.
         dtype: str. `"float32"`, `"mixed_bfloat16"` or `"mixed_float16"`.
         text_column, text_pair_column, label_column, file_format,
-            doc_stride, max_query_length: the task's reading options (see
-            `keras_bert_impl.tasks.OPTION_DEFAULTS`).
+            label_separator, doc_stride, max_query_length: the task's
+            reading options (see `keras_bert_impl.tasks.OPTION_DEFAULTS`).
 
     Example:
     >>> FinetuneConfig().learning_rate, FinetuneConfig(epochs=4).epochs
@@ -149,6 +149,7 @@ class FinetuneConfig:
     text_pair_column: str | None = OPTION_DEFAULTS["text_pair_column"]
     label_column: str = OPTION_DEFAULTS["label_column"]
     file_format: str = OPTION_DEFAULTS["file_format"]
+    label_separator: str = OPTION_DEFAULTS["label_separator"]
     doc_stride: int = OPTION_DEFAULTS["doc_stride"]
     max_query_length: int = OPTION_DEFAULTS["max_query_length"]
 
