@@ -91,17 +91,13 @@ def run(args) -> int:
     check_vocabulary_size(
         config.vocabulary_size, tokenizer, f"the checkpoint {checkpoint}"
     )
-    max_length = min(args.max_length, config.max_sequence_length)
-    inputs = tokenizer.encode(sentences, max_length=max_length)
-    encoder.compile()  # XLA
-    outputs = encoder.predict(inputs, verbose=0)
-    mask = np.asarray(inputs["padding_mask"], "float32")[:, :, None]
-    if args.pooling == "mean":
-        vectors = (outputs["sequence_output"] * mask).sum(1) / mask.sum(1)
-    elif args.pooling == "cls":
-        vectors = outputs["sequence_output"][:, 0]
-    else:
-        vectors = outputs["pooled_output"]
+    from keras_bert_impl.training.evaluate import embed_texts
+
+    pooling = "pooler" if args.pooling == "pooled" else args.pooling
+    vectors = embed_texts(
+        encoder, tokenizer, sentences, pooling, normalize=False,
+        max_length=args.max_length,
+    )  # fmt: skip
     unit = vectors / np.linalg.norm(vectors, axis=-1, keepdims=True)
     print(
         f"checkpoint: {checkpoint}\n"

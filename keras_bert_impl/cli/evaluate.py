@@ -21,7 +21,10 @@ def register(subparsers) -> argparse.ArgumentParser:
         formatter_class=HelpFormatter,
     )
     parser.add_argument(
-        "--model", required=True, help="run folder of `finetune --output`"
+        "--model",
+        required=True,
+        help="run folder of `finetune --output`, or a task checkpoint "
+        "(a Hugging Face or TF1 folder with a task head)",
     )
     parser.add_argument(
         "--data",
@@ -39,9 +42,15 @@ def register(subparsers) -> argparse.ArgumentParser:
 def run(args) -> int:
     from keras_bert_impl import run_files
     from keras_bert_impl.training.evaluate import evaluate_model
-    from keras_bert_impl.training.finetune import load_finetuned
+    from keras_bert_impl.training.finetune import load_for_inference
 
-    model, tokenizer, config = load_finetuned(args.model, return_config=True)
+    model, tokenizer, config = load_for_inference(args.model)
+    if config is None:
+        raise ValueError(
+            f"--model {args.model!r} is an encoder without a task head: it "
+            "has no labels to score. Fine-tune it first (`keras-bert-impl "
+            f"finetune --init {args.model} ...`), or pass a task model."
+        )
     results = evaluate_model(
         config, model, tokenizer, list(args.data), progress=not args.quiet
     )

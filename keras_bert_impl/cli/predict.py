@@ -24,7 +24,12 @@ def register(subparsers) -> argparse.ArgumentParser:
     )
     parser.add_argument("texts", nargs="*", help="texts to predict")
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--model", help="run folder of `finetune --output`")
+    source.add_argument(
+        "--model",
+        help="run folder of `finetune --output`, or a checkpoint folder (a "
+        "task head predicts its task; an encoder gives sentence embeddings, "
+        "pooled as its sentence-transformers config says, else mean)",
+    )
     source.add_argument(
         "--savedmodel",
         help="a SavedModel version folder written by `keras-bert-impl export`",
@@ -75,12 +80,26 @@ def run(args) -> int:
         rows = _predict_savedmodel(args)
     else:
         from keras_bert_impl.training import evaluate
-        from keras_bert_impl.training.finetune import load_finetuned
+        from keras_bert_impl.training.finetune import load_for_inference
 
-        model, tokenizer, config = load_finetuned(
-            args.model, return_config=True
-        )
-        if args.input:
+        model, tokenizer, config = load_for_inference(args.model)
+        if config is None:  # a bare encoder: sentence embeddings
+            texts, _ = (
+                _read_plain_or_table(args.input)
+                if args.input
+                else (list(args.texts), None)
+            )
+            recipe = evaluate.embedding_recipe(args.model)
+            vectors = evaluate.embed_texts(
+                model, tokenizer, texts, recipe["pooling"],
+                recipe["normalize"], recipe["max_seq_length"],
+                args.batch_size,
+            )  # fmt: skip
+            rows = [
+                {"text": t, "embedding": v.round(6).tolist()}
+                for t, v in zip(texts, vectors, strict=True)
+            ]
+        elif args.input:
             rows = evaluate.predict_file(
                 config, model, tokenizer, args.input, args.batch_size
             )

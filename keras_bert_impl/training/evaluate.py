@@ -11,11 +11,13 @@ what these return.
 """
 
 import math
+import os
 
 import keras
 import numpy as np
 
 from keras_bert_impl import evaluation
+from keras_bert_impl import run_files
 from keras_bert_impl.data.choice import choice_dataset
 from keras_bert_impl.data.classification import read_classification
 from keras_bert_impl.data.labels import LabelMap
@@ -349,3 +351,69 @@ def _predict_choice(model, tokenizer, config, input_file):
                 }
             )
     return rows
+
+
+def pool(tokens, mask, pooling="mean", pooled=None, normalize=False):
+    """One vector per row from token vectors (numpy; the serving graph has
+    the same recipe in TensorFlow ops, `export.tasks.ServingTask`).
+
+    Args:
+        tokens: float `(batch, seq, hidden)`.
+        mask: `(batch, seq)`, 1 for real tokens.
+        pooling: `"mean"` (over real tokens), `"cls"`, `"max"`,
+            `"mean_sqrt_len"` or `"pooler"` (returns `pooled`).
+        pooled: the encoder's pooled output, for `"pooler"`.
+        normalize: bool. L2-normalize.
+    """
+    tokens = np.asarray(tokens, "float64")
+    mask = np.asarray(mask, "float64")[..., None]
+    count = np.maximum(mask.sum(1), 1e-9)
+    if pooling == "pooler":
+        vectors = np.asarray(pooled, "float64")
+    elif pooling == "cls":
+        vectors = tokens[:, 0]
+    elif pooling == "max":
+        vectors = np.where(mask > 0, tokens, -np.inf).max(1)
+    elif pooling == "mean_sqrt_len":
+        vectors = (tokens * mask).sum(1) / np.sqrt(count)
+    else:
+        vectors = (tokens * mask).sum(1) / count
+    if normalize:
+        norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
+        vectors = vectors / np.maximum(norms, 1e-12)
+    return vectors
+
+
+def embedding_recipe(folder=None) -> dict:
+    """`{"pooling", "normalize", "max_seq_length"}` of a sentence-
+    transformers folder, else mean pooling, normalized, 128 tokens."""
+    recipe = None
+    if folder is not None and os.path.isdir(folder):
+        recipe = run_files.read_sentence_transformers(folder)
+    recipe = dict(recipe or {"pooling": "mean", "normalize": True})
+    recipe["max_seq_length"] = recipe.get("max_seq_length") or 128
+    return recipe
+
+
+def embed_texts(encoder, tokenizer, texts, pooling="mean", normalize=True,
+                max_length=128, batch_size=32):  # fmt: skip
+    """Sentence embeddings of raw texts with a bare encoder.
+
+    Returns:
+        float64 array `(len(texts), hidden_dim)`.
+    """
+    length = min(max_length, encoder.max_sequence_length)
+    vectors = []
+    for b in range(0, len(texts), batch_size):
+        inputs = tokenizer.encode(texts[b : b + batch_size], max_length=length)
+        out = encoder(inputs, training=False)
+        vectors.append(
+            pool(
+                out["sequence_output"],
+                inputs["padding_mask"],
+                pooling,
+                out.get("pooled_output"),
+                normalize,
+            )  # fmt: skip
+        )
+    return np.concatenate(vectors)

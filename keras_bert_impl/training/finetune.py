@@ -819,3 +819,43 @@ def load_finetuned(
     if return_config:
         return model, tokenizer, config
     return model, tokenizer
+
+
+def load_for_inference(path):
+    """A model, its tokenizer and its task config, from any folder.
+
+    A fine-tuning run folder (`load_finetuned`), or a checkpoint folder
+    made elsewhere (`keras_bert_impl.load_task_model`: a Hugging Face task
+    folder, a TF1 task checkpoint, or a bare encoder), so `keras-bert-impl
+    evaluate` and `predict` take either.
+
+    Returns:
+        `(model, tokenizer, config)`: `config` is the run's
+        `FinetuneConfig`, or one with the task detected from the model
+        (default settings) for a checkpoint; `None` for a bare encoder.
+    """
+    from keras_bert_impl.checkpoints.task_models import load_task_model
+    from keras_bert_impl.models.encoder import BertEncoder
+    from keras_bert_impl.models.pretrainer import BertPretrainer
+
+    path = os.fspath(path)
+    if run_files.is_finetune_run(path):
+        return load_finetuned(path, return_config=True)
+    if not os.path.exists(path) and not os.path.exists(f"{path}.index"):
+        raise FileNotFoundError(
+            f"No model at {path!r}: pass the --output folder of "
+            "`keras-bert-impl finetune`, or a checkpoint folder (Hugging "
+            "Face or TF1)."
+        )
+    model = load_task_model(path)
+    tokenizer = load_tokenizer(path)
+    if isinstance(model, BertPretrainer):
+        model = model.encoder
+    if isinstance(model, BertEncoder):
+        return model, tokenizer, None
+    config = FinetuneConfig(
+        task=task_of(model).name,
+        max_seq_length=min(128, model.encoder.max_sequence_length),
+        lower_case=tokenizer.lower_case,
+    )
+    return model, tokenizer, config
