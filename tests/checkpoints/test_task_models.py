@@ -194,3 +194,61 @@ def test_pooler_less_real_minilm(tmp_path):
     assert "pooled_output" in with_fresh(inputs)
     saved = kbi.save_checkpoint(without, tmp_path / "out")
     assert not any(k.startswith("pooler.") for k in _tensors(saved))
+
+
+def test_tf1_run_classifier_and_run_squad_heads(tmp_path):
+    """Google's `run_classifier.py` (`output_weights` [labels, hidden],
+    `output_bias`) and `run_squad.py` (`cls/squad/output_*`) checkpoints:
+    the head's logits are the pooled (or sequence) output times the
+    transposed weights plus the bias."""
+    import tensorflow as tf
+
+    encoder = kbi.build_encoder(
+        kbi.BertConfig.preset("tiny", vocabulary_size=32, num_layers=1)
+    )
+    base = kbi.save_checkpoint(encoder, tmp_path / "tf1", format="tf1")
+    reader = tf.train.load_checkpoint(str(base / "bert_model.ckpt"))
+    tensors = {
+        n: reader.get_tensor(n) for n in reader.get_variable_to_shape_map()
+    }
+    rng = np.random.default_rng(0)
+    hidden = encoder.hidden_dim
+    inputs = {
+        "token_ids": np.array([[2, 7, 9, 3, 0]], "int32"),
+        "segment_ids": np.zeros((1, 5), "int32"),
+        "padding_mask": np.array([[1, 1, 1, 1, 0]], "int32"),
+    }
+    out = encoder(inputs)
+    for name, heads, names in (
+        ("classifier", {"output_weights": (3, hidden), "output_bias": (3,)},
+         ["a", "b", "c"]),
+        ("squad", {"cls/squad/output_weights": (2, hidden),
+                   "cls/squad/output_bias": (2,)}, None),
+    ):  # fmt: skip
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "bert_config.json").write_text(
+            (base / "bert_config.json").read_text()
+        )
+        values = dict(tensors)
+        for key, shape in heads.items():
+            values[key] = rng.normal(size=shape).astype("float32")
+        keys = sorted(values)
+        tf.raw_ops.SaveV2(
+            prefix=str(folder / "bert_model.ckpt"), tensor_names=keys,
+            shape_and_slices=[""] * len(keys),
+            tensors=[tf.constant(values[k]) for k in keys],
+        )  # fmt: skip
+        model = kbi.load_task_model(folder, label_names=names)
+        weights, bias = (values[k] for k in heads)
+        if name == "classifier":
+            assert type(model).__name__ == "BertClassifier"
+            assert model.label_names == ("a", "b", "c")
+            expected = np.asarray(out["pooled_output"]) @ weights.T + bias
+            got = np.asarray(model(inputs, training=False))
+        else:
+            assert type(model).__name__ == "BertQuestionAnswering"
+            logits = np.asarray(out["sequence_output"]) @ weights.T + bias
+            expected = logits[..., 0]
+            got = np.asarray(model(inputs, training=False)["start_logits"])
+        np.testing.assert_allclose(got, expected, atol=1e-5)
