@@ -39,6 +39,7 @@ SMALL = dict(
 # What serving_default takes, per serving kind: name -> one request row.
 REQUESTS = {
     "classifier": {"text": "A warm, funny film."},
+    "multi_label_classifier": {"text": "A warm, funny film."},
     "regressor": {"text": "A warm film.", "text_pair": "A cold film."},
     "token_classifier": {"text": "John lives in Paris ."},
     "question_answering": {
@@ -89,6 +90,17 @@ def _task_files(root):
             [
                 (a[1], b[1], "same" if a[0] == b[0] else "different")
                 for a, b in zip(reviews, reviews[1:], strict=False)
+            ],
+        ),
+        "multilabel": _write_csv(
+            root / "tags.csv", ("text", "label"),
+            [
+                (text, "|".join(
+                    t for t, w in (("fresh", label == "fresh"),
+                                   ("long", len(text) > 80),
+                                   ("film", "film" in text.lower())) if w
+                ))
+                for label, text in reviews
             ],
         ),
         "regress": _write_csv(
@@ -237,6 +249,7 @@ print(json.dumps(out))
     for kind, keys in zip(kinds, outputs, strict=True):
         expected = {
             "classifier": {"label", "probabilities"},
+            "multi_label_classifier": {"labels", "label_mask", "probabilities"},
             "regressor": {"score"},
             "token_classifier": {"labels", "tokens", "start", "end"},
             "question_answering": {"answer", "start", "end"},

@@ -346,3 +346,39 @@ def test_real_rotten_tomatoes_csv_bz2(uncased_tokenizer):
     ids = x["token_ids"].numpy()
     assert (ids[:, 0] == uncased_tokenizer.cls_id).all()
     assert ((ids == uncased_tokenizer.sep_id).sum(1) == 1).all()
+
+
+def test_multi_label_files(tmp_path):
+    """CSV cells joined by `|` (empty: no label) and JSON Lines lists give
+    the same multi-hot labels; an unknown label at evaluation is an error
+    naming it and its line."""
+    from keras_bert_impl import BertTokenizer
+    from keras_bert_impl.data.classification import classification_dataset
+
+    tok = BertTokenizer(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a"])
+    csv_path = tmp_path / "t.csv"
+    csv_path.write_text("text,label\na,sport|politics\na,\na, politics \n")
+    jsonl = tmp_path / "t.jsonl"
+    jsonl.write_text(
+        '{"text": "a", "label": ["sport", "politics"]}\n'
+        '{"text": "a", "label": []}\n'
+        '{"text": "a", "label": ["politics"]}\n'
+    )
+    outs = []
+    for path in (csv_path, jsonl):
+        ds = classification_dataset(str(path), tok, max_seq_length=8,
+                                    multi_label=True)  # fmt: skip
+        assert ds.label_map.names == ("politics", "sport")
+        _, y = next(iter(ds))
+        outs.append(y.numpy().tolist())
+    assert outs[0] == outs[1] == [[1.0, 1.0], [0.0, 0.0], [1.0, 0.0]]
+    bad = tmp_path / "e.csv"
+    bad.write_text("text,label\na,weather|sport\n")
+    with pytest.raises(ValueError, match="weather.*e.csv:2"):
+        classification_dataset(
+            str(bad),
+            tok,
+            max_seq_length=8,
+            multi_label=True,
+            label_map=["politics", "sport"],
+        )
