@@ -25,6 +25,7 @@ FLOORS = (
     ),
     (
         "keras_bert_impl.runtime",
+        "keras_bert_impl.health",
         "keras_bert_impl.layers",
         "keras_bert_impl.metrics",
         "keras_bert_impl.optimizers",

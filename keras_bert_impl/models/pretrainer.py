@@ -7,6 +7,7 @@ References:
 
 import keras
 
+from keras_bert_impl.health import HealthMixin
 from keras_bert_impl.layers.masked_lm_head import BertMaskedLMHead
 from keras_bert_impl.layers.next_sentence_head import BertNextSentenceHead
 from keras_bert_impl.models.encoder import INPUT_NAMES
@@ -15,7 +16,7 @@ from keras_bert_impl.runtime import XLADefaultMixin
 
 
 @keras.saving.register_keras_serializable(package="keras_bert_impl")
-class BertPretrainer(XLADefaultMixin, keras.Model):
+class BertPretrainer(HealthMixin, XLADefaultMixin, keras.Model):
     """Encoder + masked-LM head (tied to the token embedding) + NSP head.
 
     A functional `keras.Model`. Its inputs are the encoder's plus

@@ -24,6 +24,7 @@ References:
 
 import keras
 
+from keras_bert_impl.health import HealthMixin
 from keras_bert_impl.models.encoder import INPUT_NAMES
 from keras_bert_impl.models.encoder import BertEncoder
 from keras_bert_impl.optimizers.recipe import default_finetuning_optimizer
@@ -134,7 +135,7 @@ def encoder_inputs(rank=2):
 # -- the base class ----------------------------------------------------------
 
 
-class BertTask(XLADefaultMixin, keras.Model):
+class BertTask(HealthMixin, XLADefaultMixin, keras.Model):
     """Base of the task models: encoder serialization, checkpoint start.
 
     Not used directly: see `BertClassifier`, `BertRegressor`,

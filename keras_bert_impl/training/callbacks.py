@@ -57,12 +57,17 @@ def current_learning_rate(model: keras.Model) -> float:
 
 
 class TrainingTensorBoard(keras.callbacks.Callback):
-    """TensorBoard scalars for pretraining, train and validation.
+    """TensorBoard scalars of a training run, train and validation.
 
     At each epoch end it writes every training log (`loss`,
     `masked_lm_loss`, `next_sentence_loss`, `masked_lm_accuracy`,
-    `next_sentence_accuracy`), `learning_rate` and `examples_per_second`
-    to `log_dir/train`, and the `val_` logs without the prefix to
+    `next_sentence_accuracy`; a task's loss and metrics),
+    `learning_rate`, `examples_per_second` and `tokens_per_second`, the
+    health numbers the train step measured (`grad_norm` before clipping,
+    `weight_norm`, `update_ratio`; see `keras_bert_impl.health`),
+    `masked_lm_perplexity` (`exp` of the masked-LM loss) and, under
+    `mixed_float16`, `loss_scale`, to `log_dir/train`, and the `val_` logs
+    without the prefix (and the validation perplexity) to
     `log_dir/validation`, at step = global step (under multi-worker
     training pass each worker's `worker_logdir`, so that only the chief
     writes to the run folder). With an integer
@@ -75,6 +80,8 @@ class TrainingTensorBoard(keras.callbacks.Callback):
         global_batch_size: int. Examples per step over all replicas, for
             `examples_per_second`.
         update_freq: `"epoch"` or int. Defaults to `"epoch"`.
+        sequence_length: optional int. Tokens per example (padded), for
+            `tokens_per_second`.
 
     Example:
     >>> import tempfile
@@ -88,6 +95,7 @@ class TrainingTensorBoard(keras.callbacks.Callback):
         log_dir: str,
         global_batch_size: int,
         update_freq: str | int = "epoch",
+        sequence_length: int | None = None,
     ):
         super().__init__()
         if update_freq != "epoch" and not (
@@ -100,6 +108,7 @@ class TrainingTensorBoard(keras.callbacks.Callback):
         self.log_dir = log_dir
         self.global_batch_size = global_batch_size
         self.update_freq = update_freq
+        self.sequence_length = sequence_length
         self._writers = {}
 
     def _writer(self, name):
@@ -132,21 +141,41 @@ class TrainingTensorBoard(keras.callbacks.Callback):
         if self.update_freq == "epoch" or self._step % self.update_freq:
             return
         scalars = {k: v for k, v in (logs or {}).items()}
-        scalars["learning_rate"] = current_learning_rate(self.model)
         scalars["examples_per_second"] = self._throughput(*self._window_start)
         self._window_start = (time.perf_counter(), self._step)
-        self._write("train", scalars, self._step)
+        self._write("train", self._with_health(scalars), self._step)
+
+    def _with_health(self, scalars):
+        """`scalars` plus the learning rate, throughput in tokens, the
+        step's health numbers, the perplexity and the loss scale."""
+        scalars["learning_rate"] = current_learning_rate(self.model)
+        if self.sequence_length:
+            scalars["tokens_per_second"] = (
+                scalars["examples_per_second"] * self.sequence_length
+            )
+        box = getattr(self.model, "_health_box", None)
+        if box is not None:
+            scalars.update(box.value.read_and_reset())
+        if "masked_lm_loss" in scalars:
+            scalars["masked_lm_perplexity"] = _perplexity(
+                scalars["masked_lm_loss"]
+            )
+        scale = getattr(self.model.optimizer, "dynamic_scale", None)
+        if scale is not None:
+            scalars["loss_scale"] = float(keras.ops.convert_to_numpy(scale))
+        return scalars
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
         train = {k: v for k, v in logs.items() if not k.startswith("val_")}
-        train["learning_rate"] = current_learning_rate(self.model)
         train["examples_per_second"] = self._throughput(
             self._epoch_start, self._epoch_start_step
         )
         logs["examples_per_second"] = train["examples_per_second"]
-        self._write("train", train, self._step)
+        self._write("train", self._with_health(train), self._step)
         val = {k[4:]: v for k, v in logs.items() if k.startswith("val_")}
+        if "masked_lm_loss" in val:
+            val["masked_lm_perplexity"] = _perplexity(val["masked_lm_loss"])
         if val:
             self._write("validation", val, self._step)
 
@@ -154,6 +183,11 @@ class TrainingTensorBoard(keras.callbacks.Callback):
         for writer in self._writers.values():
             writer.close()
         self._writers = {}
+
+
+def _perplexity(loss):
+    loss = float(loss)
+    return math.exp(min(loss, 50.0)) if math.isfinite(loss) else loss
 
 
 class NonFiniteLossGuard(keras.callbacks.Callback):

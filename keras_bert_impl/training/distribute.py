@@ -48,6 +48,9 @@ import shutil
 
 import tensorflow as tf
 
+from keras_bert_impl.health import health_of
+from keras_bert_impl.health import loss_scale_of
+
 STRATEGIES = ("default", "one_device", "mirrored", "multi_worker", "tpu")
 
 
@@ -368,6 +371,10 @@ class ReplicaXLAMixin:
         # gather repeats rows, and `clip_by_global_norm` sums their squares
         # row by row).
         single = self._single_replica()
+        # Health numbers (health.py) on one replica: the sums are plain
+        # variables, not mirrored ones.
+        track = single and getattr(self, "track_health", False)
+        health = health_of(self) if track else None
         forward_backward = (
             self._forward_backward
             if single
@@ -385,7 +392,13 @@ class ReplicaXLAMixin:
                 gradients = tf.distribute.get_replica_context().all_reduce(
                     tf.distribute.ReduceOp.SUM, gradients
                 )
-            self.optimizer.apply(gradients, self.trainable_variables)
+            variables = self.trainable_variables
+            before = health.snapshot(variables) if track else None
+            self.optimizer.apply(gradients, variables)
+            if track:
+                health.record(
+                    gradients, variables, before, loss_scale_of(self.optimizer)
+                )
             self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
 
         if single:

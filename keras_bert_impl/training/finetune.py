@@ -520,6 +520,7 @@ def finetune(
                     folder,
                     global_batch_size=config.batch_size,
                     update_freq=config.tensorboard_update_freq,
+                    sequence_length=config.max_seq_length,
                 ),
                 keras.callbacks.ModelCheckpoint(
                     os.path.join(folder, run_files.BEST_MODEL_FILE),
@@ -847,7 +848,20 @@ def load_for_inference(path):
             "`keras-bert-impl finetune`, or a checkpoint folder (Hugging "
             "Face or TF1)."
         )
-    model = load_task_model(path)
+    try:
+        model = load_task_model(path)
+    except (FileNotFoundError, ValueError) as e:
+        if not os.path.isdir(path) or os.listdir(path) and any(
+            n.endswith((".safetensors", ".index", ".json"))
+            for n in os.listdir(path)
+        ):
+            raise
+        raise FileNotFoundError(
+            f"{path!r} is neither a fine-tuning run folder (no "
+            f"{run_files.MODEL_FILE}, no {run_files.FINETUNE_CONFIG_FILE}) "
+            "nor a checkpoint folder: pass the --output folder of "
+            "`keras-bert-impl finetune`, or a Hugging Face / TF1 folder."
+        ) from e
     tokenizer = load_tokenizer(path)
     if isinstance(model, BertPretrainer):
         model = model.encoder

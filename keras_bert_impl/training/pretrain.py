@@ -615,6 +615,7 @@ def pretrain(
                 write_dir,
                 global_batch_size=config.batch_size,
                 update_freq=config.tensorboard_update_freq,
+                sequence_length=config.max_seq_length,
             ),
             *(callbacks or []),
         ]
