@@ -125,7 +125,13 @@ def test_quickstart_command_fast(tmp_path):
     results = json.loads((run / "results.json").read_text())
     config = json.loads((run / "quickstart_config.json").read_text())
     assert config["pretrain_steps"] == 20 and config["max_documents"] == 400
-    assert config["pretrain_steps_per_epoch"] == 20  # resolved, not None
+    assert config["pretrain_steps_per_epoch"] == 10
+    # Short sequences first: half of the 20 steps at length 32, then 64.
+    pretraining = json.loads(
+        (run / "pretrain" / "pretraining_config.json").read_text()
+    )
+    assert pretraining["short_seq_length"] == 32
+    assert pretraining["short_seq_steps"] == 10
     assert results["data"]["train_articles"] == 359
     assert 900 <= results["vocab"]["size"] <= 1000
     # The transfer comparison: both accuracies, the same label budget

@@ -61,7 +61,26 @@ def register(subparsers) -> argparse.ArgumentParser:
         default=None,
         help="default 15%% of length",
     )
-    add("--learning-rate", type=float, default=1e-4, help="peak rate")
+    add(
+        "--short-seq-length",
+        type=int,
+        default=None,
+        help="the paper's schedule: the first --short-seq-steps steps at "
+        "this length (cheaper), the rest at --max-seq-length",
+    )
+    add(
+        "--short-seq-steps",
+        type=int,
+        default=0,
+        help="steps at --short-seq-length; a multiple of --steps-per-epoch",
+    )
+    add(
+        "--learning-rate",
+        type=float,
+        default=1e-4,
+        help="peak rate (for tiny and mini from scratch, 1e-3 learns much "
+        "faster: see the README's Pretraining)",
+    )
     add(
         "--warmup-steps",
         type=int,
@@ -160,6 +179,8 @@ def to_config(args):
         batch_size=args.batch_size,
         max_seq_length=args.max_seq_length,
         max_predictions_per_seq=args.max_predictions,
+        short_seq_length=args.short_seq_length,
+        short_seq_steps=args.short_seq_steps,
         learning_rate=args.learning_rate,
         warmup_steps=args.warmup_steps,
         weight_decay=args.weight_decay,

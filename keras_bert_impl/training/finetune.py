@@ -851,9 +851,13 @@ def load_for_inference(path):
     try:
         model = load_task_model(path)
     except (FileNotFoundError, ValueError) as e:
-        if not os.path.isdir(path) or os.listdir(path) and any(
-            n.endswith((".safetensors", ".index", ".json"))
-            for n in os.listdir(path)
+        if (
+            not os.path.isdir(path)
+            or os.listdir(path)
+            and any(
+                n.endswith((".safetensors", ".index", ".json"))
+                for n in os.listdir(path)
+            )
         ):
             raise
         raise FileNotFoundError(

@@ -124,6 +124,15 @@ class PretrainingConfig:
         max_predictions_per_seq: optional int. Masked-LM slots per example
             (default `ceil(0.15 × max_seq_length)`; the value used is
             written to `pretraining_config.json`).
+        short_seq_length: optional int. The paper's schedule: the first
+            `short_seq_steps` steps use examples of this length (cheaper
+            steps: most of the learning at a fraction of the cost; its
+            masked-LM slots are `ceil(0.15 × short_seq_length)`), the rest
+            `max_seq_length`, which also trains the positions beyond the
+            short length. One optimizer and one learning-rate schedule over
+            all `steps`.
+        short_seq_steps: int. Steps at `short_seq_length`; a multiple of
+            `steps_per_epoch`, below `steps`. Defaults to `0`.
         learning_rate: float. Peak learning rate.
         warmup_steps: optional int. Linear warmup (default 10% of the
             optimizer updates, at most 10,000; the value used is written
@@ -163,6 +172,8 @@ class PretrainingConfig:
     batch_size: int = 32
     max_seq_length: int = 128
     max_predictions_per_seq: int | None = None
+    short_seq_length: int | None = None
+    short_seq_steps: int = 0
     learning_rate: float = 1e-4
     warmup_steps: int | None = None
     weight_decay: float = 0.01
@@ -281,6 +292,34 @@ def validate(config: PretrainingConfig) -> BertConfig:
         if value not in allowed:
             raise ValueError(
                 f"`{name}` must be one of {allowed}. Received: {name}={value!r}"
+            )
+    if config.short_seq_length is not None or config.short_seq_steps:
+        if config.short_seq_length is None or not config.short_seq_steps:
+            raise ValueError(
+                "The short-sequence phase needs both `short_seq_length` and "
+                "`short_seq_steps`. Received: short_seq_length="
+                f"{config.short_seq_length!r}, short_seq_steps="
+                f"{config.short_seq_steps!r}"
+            )
+        check_positive_int(
+            short_seq_length=config.short_seq_length,
+            short_seq_steps=config.short_seq_steps,
+        )
+        if not 5 <= config.short_seq_length < config.max_seq_length:
+            raise ValueError(
+                "`short_seq_length` must be at least 5 and below "
+                f"max_seq_length={config.max_seq_length}. Received: "
+                f"short_seq_length={config.short_seq_length}"
+            )
+        if (
+            config.short_seq_steps >= config.steps
+            or config.short_seq_steps % config.steps_per_epoch
+        ):
+            raise ValueError(
+                "`short_seq_steps` must be a multiple of steps_per_epoch="
+                f"{config.steps_per_epoch} below steps={config.steps} (the "
+                "length changes at an epoch end). Received: "
+                f"short_seq_steps={config.short_seq_steps}"
             )
     if config.max_predictions_per_seq is not None:
         check_positive_int(
@@ -540,14 +579,17 @@ def pretrain(
         tf.data.experimental.AutoShardPolicy.DATA
     )
 
-    def dataset(files, seed, skip=0, repeat=True):
+    def dataset(files, seed, skip=0, repeat=True, short=False):
+        length = config.short_seq_length if short else config.max_seq_length
         ds = pretraining_dataset(
             files,
             tokenizer,
-            max_seq_length=config.max_seq_length,
+            max_seq_length=length,
             batch_size=config.batch_size,
             seed=seed,
-            max_predictions_per_seq=config.max_predictions_per_seq,
+            max_predictions_per_seq=(
+                None if short else config.max_predictions_per_seq
+            ),
             cache_dir=config.cache_dir,
             errors=config.encoding_errors,
             repeat=repeat,
@@ -605,27 +647,42 @@ def pretrain(
         return keras.callbacks.History()
     # Only the chief writes into logdir; other workers run the same
     # callbacks into a temporary folder removed at the end.
+    short_epochs = config.short_seq_steps // config.steps_per_epoch
+    phases = [(False, max(initial_epoch, short_epochs), epochs)]
+    if initial_epoch < short_epochs:
+        phases.insert(0, (True, initial_epoch, short_epochs))
+    history = keras.callbacks.History()
+    history.history = {}
     with worker_logdir(config.logdir, strategy) as write_dir:
-        all_callbacks = [
-            NonFiniteLossGuard(checkpoint_dir),
-            PretrainingCheckpoint(
-                write_dir, tokenizer=tokenizer, keep=config.keep_checkpoints
-            ),
-            TrainingTensorBoard(
-                write_dir,
-                global_batch_size=config.batch_size,
-                update_freq=config.tensorboard_update_freq,
-                sequence_length=config.max_seq_length,
-            ),
-            *(callbacks or []),
-        ]
-        return model.fit(
-            dataset(config.train, config.seed, skip=step),
-            epochs=epochs,
-            initial_epoch=initial_epoch,
-            steps_per_epoch=config.steps_per_epoch,
-            validation_data=validation,
-            callbacks=all_callbacks,
-            shuffle=False,  # the datasets shuffle themselves
-            verbose=verbose,
-        )
+        for short, first, last in phases:
+            # Each phase's stream is a deterministic function of the seed:
+            # a resumed run skips the batches its phase already consumed.
+            done = first * config.steps_per_epoch
+            skip = done if short else done - config.short_seq_steps
+            length = config.short_seq_length if short else config.max_seq_length
+            all_callbacks = [
+                NonFiniteLossGuard(checkpoint_dir),
+                PretrainingCheckpoint(
+                    write_dir, tokenizer=tokenizer, keep=config.keep_checkpoints
+                ),
+                TrainingTensorBoard(
+                    write_dir,
+                    global_batch_size=config.batch_size,
+                    update_freq=config.tensorboard_update_freq,
+                    sequence_length=length,
+                ),
+                *(callbacks or []),
+            ]
+            phase = model.fit(
+                dataset(config.train, config.seed, skip=skip, short=short),
+                epochs=last,
+                initial_epoch=first,
+                steps_per_epoch=config.steps_per_epoch,
+                validation_data=validation,
+                callbacks=all_callbacks,
+                shuffle=False,  # the datasets shuffle themselves
+                verbose=verbose,
+            )
+            for key, values in phase.history.items():
+                history.history.setdefault(key, []).extend(values)
+    return history

@@ -262,3 +262,42 @@ def test_seeded_twice_is_identical(tiny_config):
     assert runs[0][0] == runs[1][0]
     for a, b in zip(runs[0][1], runs[1][1], strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_short_sequences_first(tmp_path):
+    """The paper's schedule: the first steps at a short length, the rest
+    at the full one, one schedule; a resumed run continues in the right
+    phase."""
+    import json
+
+    from keras_bert_impl.training.pretrain import pretrain
+
+    config = tiny_run_config(
+        tmp_path, steps=6, steps_per_epoch=2, max_seq_length=8,
+        short_seq_length=6, short_seq_steps=4,
+    )  # fmt: skip
+    history = pretrain(config, verbose=0)
+    assert len(history.history["loss"]) == 3
+    latest = json.loads((tmp_path / "run/checkpoints/latest.json").read_text())
+    assert latest["step"] == 6
+    # Extending the run resumes at step 6, in the full-length phase.
+    longer = tiny_run_config(
+        tmp_path, steps=8, steps_per_epoch=2, max_seq_length=8,
+        short_seq_length=6, short_seq_steps=4,
+    )  # fmt: skip
+    assert len(pretrain(longer, verbose=0).history["loss"]) == 1
+
+
+@pytest.mark.parametrize(
+    "overrides, match",
+    [
+        ({"short_seq_length": 6}, "needs both"),
+        ({"short_seq_length": 8, "short_seq_steps": 2}, "below max_seq_length"),
+        ({"short_seq_length": 6, "short_seq_steps": 3}, "multiple of"),
+        ({"short_seq_length": 6, "short_seq_steps": 4}, "below steps"),
+    ],
+)
+def test_short_phase_misuse(tmp_path, overrides, match):
+    config = tiny_run_config(tmp_path, steps=4, steps_per_epoch=2, **overrides)
+    with pytest.raises(ValueError, match=match):
+        validate(config)
