@@ -84,6 +84,20 @@ def register(subparsers) -> argparse.ArgumentParser:
         "--no-xla", action="store_true", help="do not compile with XLA"
     )
     parser.add_argument(
+        "--precision",
+        choices=("float32", "bfloat16"),
+        default="float32",
+        help="bfloat16: weights stored once in bfloat16, matmuls on "
+        "bfloat16 operands (fast on CPUs with AVX-512 BF16 or AMX), "
+        "outputs float32",
+    )
+    parser.add_argument(
+        "--length-step",
+        type=int,
+        help="pad inputs to a multiple of this many tokens (one compiled "
+        "shape per multiple) instead of powers of two",
+    )
+    parser.add_argument(
         "--no-warmup", action="store_true", help="write no warmup requests"
     )
     parser.add_argument(
@@ -189,6 +203,8 @@ def run(args) -> int:
         text_pair=args.text_pair,
         pooling=pooling,
         normalize=normalize,
+        precision=args.precision,
+        length_step=args.length_step,
     )
     print(f"exported {path}")
     print(

@@ -16,10 +16,13 @@ import os
 
 import tensorflow as tf
 
+from keras_bert_impl.export import deploy_notes
 from keras_bert_impl.export import signatures as signatures_lib
 from keras_bert_impl.export import warmup as warmup_lib
+from keras_bert_impl.export.precision import check_precision
+from keras_bert_impl.export.precision import with_precision
 from keras_bert_impl.export.tasks import detect_task
-from keras_bert_impl.models.encoder import BertEncoder
+from keras_bert_impl.models.encoder import find_encoder
 from keras_bert_impl.paths import StagedFolder
 
 
@@ -37,19 +40,6 @@ def next_version(folder) -> int:
     return max(versions, default=0) + 1
 
 
-def find_encoder(model):
-    """The `BertEncoder` of a model (the model itself, or a sublayer)."""
-    if isinstance(model, BertEncoder):
-        return model
-    for layer in model._flatten_layers(include_self=False, recursive=True):
-        if isinstance(layer, BertEncoder):
-            return layer
-    raise ValueError(
-        "The model holds no keras_bert_impl BertEncoder. Received: model of "
-        f"type {type(model).__name__}"
-    )
-
-
 def export_savedmodel(
     model,
     tokenizer,
@@ -63,6 +53,8 @@ def export_savedmodel(
     text_pair: bool | None = None,
     pooling: str = "mean",
     normalize: bool = False,
+    precision: str = "float32",
+    length_step: int | None = None,
 ) -> str:
     """Exports a model and its tokenizer as a TF Serving SavedModel.
 
@@ -107,6 +99,14 @@ def export_savedmodel(
             `"pooler"`. `keras_bert_impl.run_files.read_sentence_transformers`
             reads it from a sentence-transformers folder.
         normalize: bool. L2-normalize embeddings. Defaults to `False`.
+        precision: str. `"float32"` (default), or `"bfloat16"`: the weights
+            stored once in bfloat16 and the matmuls run on bfloat16
+            operands, outputs in float32 (see
+            `keras_bert_impl.export.precision`).
+        length_step: optional int. Pad the sequence to a multiple of this
+            many tokens before the compiled model (one compilation per
+            multiple) instead of the default powers of two (see
+            `signatures.length_buckets`).
 
     Returns:
         The absolute path of the written version.
@@ -152,6 +152,7 @@ def export_savedmodel(
             f"Version {version} of {parent} exists; pass overwrite=True "
             "(--overwrite) to replace it, or use a new version number."
         )
+    check_precision(precision)
     encoder = find_encoder(model)
     if tokenizer.vocabulary_size > encoder.vocabulary_size:
         raise ValueError(
@@ -195,8 +196,14 @@ def export_savedmodel(
                 "tensorflow-serving-api==2.21.0`, or pass warmup=False."
             ) from e
 
+    buckets = signatures_lib.length_buckets(int(max_length), length_step)
     module = signatures_lib.ServingModule(
-        model, tokenizer, serving_task, int(max_length), jit_compile
+        with_precision(model, precision),
+        tokenizer,
+        serving_task,
+        int(max_length),
+        jit_compile,
+        lengths=buckets,
     )
     signatures = module.signatures()
     staged = StagedFolder(path, overwrite=overwrite, what="export version")
@@ -209,5 +216,13 @@ def export_savedmodel(
                 signature_name=signatures_lib.DEFAULT,
                 text_specs=serving_task.text_inputs,
             )
+        deploy_notes.write_deploy_notes(
+            tmp,
+            name=os.path.basename(parent),
+            jit_compile=jit_compile,
+            precision=precision,
+            length_buckets=buckets,
+            max_length=int(max_length),
+        )
         staged.commit()
     return path

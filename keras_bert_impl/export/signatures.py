@@ -39,17 +39,31 @@ MIN_LENGTH_BUCKET = 8
 _MAX_BATCH_BUCKET = 1 << 16
 
 
-def length_buckets(max_length: int) -> list[int]:
-    """Sequence lengths the compiled model sees: powers of two, then max.
+def length_buckets(max_length: int, step: int | None = None) -> list[int]:
+    """Sequence lengths the compiled model sees, then `max_length`.
+
+    Powers of two from `MIN_LENGTH_BUCKET` by default (few compilations,
+    up to half of each batch padding); with `step`, every multiple of
+    `step` (less padding, `max_length / step` compilations).
 
     Example:
     >>> length_buckets(100)
     [8, 16, 32, 64, 100]
+    >>> length_buckets(100, step=16)
+    [16, 32, 48, 64, 80, 96, 100]
     """
-    sizes, size = [], MIN_LENGTH_BUCKET
-    while size < max_length:
-        sizes.append(size)
-        size *= 2
+    if step is not None and not 1 <= int(step) <= max_length:
+        raise ValueError(
+            f"`length_step` must be between 1 and max_length={max_length}. "
+            f"Received: length_step={step!r}"
+        )
+    if step is None:
+        sizes, size = [], MIN_LENGTH_BUCKET
+        while size < max_length:
+            sizes.append(size)
+            size *= 2
+    else:
+        sizes = list(range(int(step), max_length, int(step)))
     return [*sizes, max_length]
 
 
@@ -131,6 +145,9 @@ class ServingModule(tf.Module):
         task: `ServingTask`, what the model takes and returns.
         max_length: int. Longest packed input, special tokens included.
         jit_compile: bool. Compile the numeric model with XLA.
+        lengths: optional list of int. The padded sequence lengths
+            (sorted, the last `max_length`); defaults to
+            `length_buckets(max_length)`.
     """
 
     def __init__(
@@ -140,6 +157,7 @@ class ServingModule(tf.Module):
         task: ServingTask,
         max_length: int,
         jit_compile: bool = True,
+        lengths=None,
     ):
         super().__init__(name="keras_bert_impl_serving")
         self.tokenizer = tokenizer
@@ -153,7 +171,7 @@ class ServingModule(tf.Module):
         self.model_variables = weights
         self._task = task
         self._max_length = int(max_length)
-        self._length_buckets = length_buckets(self._max_length)
+        self._length_buckets = list(lengths or length_buckets(self._max_length))
         self._batch_buckets = [1 << i for i in range(17)]
 
         def numeric(inputs):

@@ -220,3 +220,16 @@ def build_encoder(
         dtype=dtype,
         name=name or "bert_encoder",
     )
+
+
+def find_encoder(model):
+    """The `BertEncoder` of a model (the model itself, or a sublayer)."""
+    if isinstance(model, BertEncoder):
+        return model
+    for layer in model._flatten_layers(include_self=False, recursive=True):
+        if isinstance(layer, BertEncoder):
+            return layer
+    raise ValueError(
+        "The model holds no keras_bert_impl BertEncoder. Received: model of "
+        f"type {type(model).__name__}"
+    )

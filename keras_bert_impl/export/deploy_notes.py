@@ -1,0 +1,136 @@
+"""What a server needs beside the graph: batching file and serving notes.
+
+Two text files go into the version's `assets.extra/` (TF Serving ignores
+everything there but its warmup file, and they move with the version):
+
+* `batching_parameters.txt`: a TF Serving `BatchingParameters` text proto
+  for `--enable_batching --batching_parameters_file=...`. Its allowed
+  batch sizes are the export's own batch buckets (the graph pads every
+  batch to a power of two, so a server batching to other sizes would pad
+  twice), up to `MAX_BATCH_SIZE`, the largest batch measured to still
+  raise throughput (`benchmarks/bench_serving_e2e.py`).
+* `SERVING.md`: the flags to start TF Serving with for this export (XLA,
+  threads, batching), and how it was compiled (precision, length
+  buckets), so an operator does not have to read this package.
+"""
+
+import os
+
+NOTES_FILE = "SERVING.md"
+BATCHING_FILE = "batching_parameters.txt"
+# The largest batch that still raised sentences/s on real text in
+# benchmarks/bench_serving_e2e.py (batch 1 -> 8 -> 32 all gained).
+MAX_BATCH_SIZE = 32
+# How long a request waits for others to fill a batch: 2 ms costs a
+# batch-1 client under 10% of a MiniLM call (~20 ms) on 2 cores.
+BATCH_TIMEOUT_MICROS = 2000
+
+
+def batching_parameters(num_cores: int | None = None) -> str:
+    """The `BatchingParameters` text proto of an export.
+
+    Example:
+    >>> print(batching_parameters(num_cores=4))  # doctest: +ELLIPSIS
+    max_batch_size { value: 32 }
+    batch_timeout_micros { value: 2000 }
+    num_batch_threads { value: 4 }
+    max_enqueued_batches { value: 100 }
+    allowed_batch_sizes: 1
+    ...
+    allowed_batch_sizes: 32
+    pad_variable_length_inputs: false
+    """
+    cores = num_cores or os.cpu_count() or 1
+    sizes, size = [], 1
+    while size <= MAX_BATCH_SIZE:
+        sizes.append(size)
+        size *= 2
+    lines = [
+        f"max_batch_size {{ value: {MAX_BATCH_SIZE} }}",
+        f"batch_timeout_micros {{ value: {BATCH_TIMEOUT_MICROS} }}",
+        f"num_batch_threads {{ value: {cores} }}",
+        "max_enqueued_batches { value: 100 }",
+        *(f"allowed_batch_sizes: {n}" for n in sizes),
+        "pad_variable_length_inputs: false",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def serving_notes(
+    name: str,
+    jit_compile: bool,
+    precision: str,
+    length_buckets,
+    max_length: int,
+    num_cores: int | None = None,
+) -> str:
+    """The `SERVING.md` text of an export."""
+    cores = num_cores or os.cpu_count() or 1
+    if jit_compile:
+        kernels = (
+            "The numeric model is XLA-compiled: start TF Serving with "
+            "`--xla_cpu_compilation_enabled=true` (on a CPU host), or it "
+            "refuses the version."
+        )
+        xla_flag = "        --xla_cpu_compilation_enabled=true \\\n"
+    else:
+        kernels = (
+            "The numeric model runs on TensorFlow's own (oneDNN) kernels; "
+            "no XLA flag is needed."
+        )
+        xla_flag = ""
+    weights = f"Precision: {precision} weights"
+    if precision == "bfloat16":
+        weights += (
+            " (matmuls on bfloat16 operands: fast on CPUs with AVX-512 BF16"
+            " or AMX, slower than float32 elsewhere)"
+        )
+    lengths = ", ".join(str(n) for n in length_buckets)
+    batching = f"/models/{name}/<version>/assets.extra/{BATCHING_FILE}"
+    return (
+        f"# Serving `{name}`\n\n"
+        "Raw text in (`serving_default`), written by keras_bert_impl.\n\n"
+        f"{kernels}\n\n"
+        f"{weights}; outputs float32. Inputs longer than {max_length} "
+        "tokens are cut. Each batch is padded to a power of two rows and "
+        "to the next of these lengths before the model (one compilation "
+        f"each, replayed by the warmup requests): {lengths}.\n\n"
+        "## Flags\n\n"
+        f"    tensorflow_model_server --model_name={name} \\\n"
+        f"        --model_base_path=/models/{name} \\\n"
+        f"{xla_flag}"
+        f"        --tensorflow_intra_op_parallelism={cores} \\\n"
+        "        --tensorflow_inter_op_parallelism=1 \\\n"
+        "        --enable_batching \\\n"
+        f"        --batching_parameters_file={batching}\n\n"
+        "Threads: intra-op = the cores the server may use "
+        f"({cores} on the exporting host; set the serving host's), inter-op "
+        "1: one model call uses every core, concurrency comes from "
+        "batching.\n\n"
+        f"Batching (`{BATCHING_FILE}`): batches of up to {MAX_BATCH_SIZE} "
+        "rows, in the export's own power-of-two sizes; a request waits at "
+        f"most {BATCH_TIMEOUT_MICROS} microseconds for company.\n"
+    )
+
+
+def write_deploy_notes(
+    export_dir: str,
+    name: str,
+    jit_compile: bool,
+    precision: str,
+    length_buckets,
+    max_length: int,
+) -> None:
+    """Writes `SERVING.md` and `batching_parameters.txt` into
+    `export_dir/assets.extra/` (inside the staged version)."""
+    folder = os.path.join(export_dir, "assets.extra")
+    os.makedirs(folder, exist_ok=True)
+    texts = {
+        BATCHING_FILE: batching_parameters(),
+        NOTES_FILE: serving_notes(
+            name, jit_compile, precision, length_buckets, max_length
+        ),
+    }
+    for file_name, text in texts.items():
+        with open(os.path.join(folder, file_name), "w") as f:
+            f.write(text)

@@ -1,0 +1,157 @@
+"""bfloat16 exports, finer length buckets, and the notes written beside."""
+
+import os
+import pathlib
+import re
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_bert_impl.export import deploy_notes
+from keras_bert_impl.export.signatures import length_buckets
+from tests.export.conftest import TEXTS
+from tests.export.conftest import task_model
+
+PAIRS = ("a dog", "the fox", "", "zebra", "brown")
+
+
+@pytest.fixture(scope="module")
+def bf16_classifier(tokenizer, tmp_path_factory, classifier_export):
+    from keras_bert_impl.export import export_savedmodel
+
+    model, _ = classifier_export
+    root = tmp_path_factory.mktemp("bf16")
+    path = export_savedmodel(
+        model, tokenizer, root / "clf" / "1", precision="bfloat16"
+    )
+    return path
+
+
+def _variable_dtypes(path):
+    reader = tf.train.load_checkpoint(
+        os.path.join(path, "variables", "variables")
+    )
+    return {
+        name: dtype
+        for name, dtype in reader.get_variable_to_dtype_map().items()
+        if name != "_CHECKPOINTABLE_OBJECT_GRAPH"
+    }
+
+
+def test_bf16_export_stores_encoder_weights_in_bfloat16(bf16_classifier):
+    dtypes = _variable_dtypes(bf16_classifier)
+    kernels = {n: d for n, d in dtypes.items() if "kernel" in n}
+    encoder = {n: d for n, d in kernels.items() if "logits" not in n}
+    assert encoder and set(encoder.values()) == {tf.bfloat16}, encoder
+    # Layer norms are bfloat16 variables too; the head stays float32.
+    assert {d for n, d in kernels.items() if "logits" in n} == {tf.float32}
+
+
+def test_bf16_export_agrees_with_float32(bf16_classifier, classifier_export):
+    _, fp32_path = classifier_export
+    inputs = {"text": tf.constant(TEXTS), "text_pair": tf.constant(PAIRS)}
+    fp32 = tf.saved_model.load(fp32_path).signatures["serving_default"](
+        **inputs
+    )
+    bf16 = tf.saved_model.load(bf16_classifier).signatures["serving_default"](
+        **inputs
+    )
+    assert bf16["probabilities"].dtype == tf.float32
+    difference = np.abs(bf16["probabilities"] - fp32["probabilities"]).max()
+    assert 0 < difference < 0.05, difference  # rounded, not broken
+    np.testing.assert_array_equal(bf16["label"], fp32["label"])
+
+
+def test_float32_export_of_a_mixed_precision_model(tokenizer, tmp_path):
+    """A model built under mixed_bfloat16 is exported with float32 math."""
+    import keras
+
+    from keras_bert_impl.export import export_savedmodel
+    from keras_bert_impl.export.precision import with_precision
+
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        model = task_model("classifier")
+    finally:
+        keras.config.set_dtype_policy("float32")
+    copy = with_precision(model, "float32")
+    assert copy is not model
+    assert copy.encoder.get_layer("embeddings").compute_dtype == "float32"
+    path = export_savedmodel(
+        model, tokenizer, tmp_path / "m" / "1", jit_compile=False,
+        warmup=False,
+    )  # fmt: skip
+    assert set(_variable_dtypes(path).values()) == {tf.float32}
+
+
+def test_precision_must_be_known(classifier_export, tokenizer, tmp_path):
+    from keras_bert_impl.export import export_savedmodel
+
+    model, _ = classifier_export
+    with pytest.raises(ValueError, match="`precision` must be one of"):
+        export_savedmodel(model, tokenizer, tmp_path / "m" / "1",
+                          precision="float16")  # fmt: skip
+    assert not (tmp_path / "m").exists()
+
+
+def test_length_step_buckets(tokenizer, tmp_path):
+    from keras_bert_impl.export import export_savedmodel
+    from tests.export.conftest import keras_outputs
+    from tests.export.conftest import tiny_encoder
+
+    assert length_buckets(128, 16) == [16, 32, 48, 64, 80, 96, 112, 128]
+    assert length_buckets(100, 16) == [16, 32, 48, 64, 80, 96, 100]
+    with pytest.raises(ValueError, match="length_step"):
+        length_buckets(16, 0)
+    encoder = tiny_encoder()
+    path = export_savedmodel(
+        encoder, tokenizer, tmp_path / "m" / "1", jit_compile=False,
+        warmup=False, length_step=4,
+    )  # fmt: skip
+    out = tf.saved_model.load(path).signatures["serving_default"](
+        text=tf.constant(TEXTS)
+    )
+    expected, _ = keras_outputs(encoder, tokenizer, TEXTS)
+    np.testing.assert_allclose(
+        out["pooled_output"], expected["pooled_output"], atol=1e-5
+    )
+    notes = (tmp_path / "m" / "1" / "assets.extra" / "SERVING.md").read_text()
+    assert "4, 8, 12, 16" in notes
+    assert "--xla_cpu_compilation_enabled" not in notes
+
+
+def test_batching_file_and_notes(classifier_export):
+    _, path = classifier_export
+    extra = pathlib.Path(path) / "assets.extra"
+    text = (extra / deploy_notes.BATCHING_FILE).read_text()
+    # TF Serving's BatchingParameters text format: wrapped int64 fields,
+    # repeated allowed sizes ending at max_batch_size.
+    fields = dict(re.findall(r"^(\w+) \{ value: (\d+) \}$", text, re.M))
+    assert set(fields) == {
+        "max_batch_size", "batch_timeout_micros", "num_batch_threads",
+        "max_enqueued_batches",
+    }  # fmt: skip
+    allowed = [int(n) for n in re.findall(r"^allowed_batch_sizes: (\d+)$",
+                                          text, re.M)]  # fmt: skip
+    assert allowed == [1, 2, 4, 8, 16, 32]
+    assert allowed[-1] == int(fields["max_batch_size"])
+    notes = (extra / deploy_notes.NOTES_FILE).read_text()
+    assert "--xla_cpu_compilation_enabled=true" in notes
+    assert "--tensorflow_intra_op_parallelism=" in notes
+    assert "assets.extra/batching_parameters.txt" in notes
+    assert "float32 weights" in notes
+
+
+def test_cli_precision_flag(tmp_path):
+    from keras_bert_impl.cli import build_parser
+
+    args = build_parser().parse_args(
+        ["export", "--model", "m", "--name", "n", "--precision", "bfloat16",
+         "--length-step", "16"]
+    )  # fmt: skip
+    assert (args.precision, args.length_step) == ("bfloat16", 16)
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(
+            ["export", "--model", "m", "--name", "n", "--precision", "fp8"]
+        )
