@@ -1,11 +1,11 @@
 """The XLA policy of every compiled step: `jit_compile="auto"`.
 
 Keras' own `"auto"` means XLA off on a CPU-only machine and under
-`tf.distribute`. This package's `"auto"` compiles with XLA everywhere
-except 16-bit compute on a host without GPU or TPU, where XLA's CPU
-backend loses mixed precision's gain (measured in
-`benchmarks/bench_pretrain_step.py`; the numbers are in the README's
-Performance section). `True` and `False` are always honoured.
+`tf.distribute`. This package's `"auto"` picks the mode measured faster:
+XLA on GPU and TPU; on a CPU-only host, XLA for small float32 models and
+TensorFlow's own (oneDNN) kernels for larger ones and for 16-bit compute
+(measured in `benchmarks/bench_jit_auto.py`; the numbers are in the
+README's Performance section). `True` and `False` are always honoured.
 """
 
 import tensorflow as tf
@@ -13,12 +13,26 @@ import tensorflow as tf
 JIT_CHOICES = (True, False, "auto")
 
 
-def resolve_jit_compile(jit_compile, compute_dtypes) -> bool:
-    """This package's `jit_compile="auto"`: XLA, except 16-bit on CPU.
+# On a CPU-only host, XLA's code generation beats TensorFlow's oneDNN
+# kernels only while the matmuls are small: float32 steps up to this
+# hidden size (tiny) gain from XLA, larger ones (mini and up) lose to the
+# oneDNN kernels, and 16-bit compute loses its gain under XLA at every
+# size (benchmarks/bench_jit_auto.py; README, Performance).
+CPU_XLA_MAX_HIDDEN_DIM = 128
+
+
+def resolve_jit_compile(jit_compile, compute_dtypes, hidden_dim=None) -> bool:
+    """This package's `jit_compile="auto"`: the mode measured faster.
+
+    With a GPU or TPU: XLA. On a CPU-only host: XLA for float32 models of
+    hidden size up to `CPU_XLA_MAX_HIDDEN_DIM`; TensorFlow's own kernels
+    for larger ones and for 16-bit compute.
 
     Args:
         jit_compile: `True`, `False` or `"auto"`.
         compute_dtypes: the compute dtypes of the model's layers.
+        hidden_dim: optional int. The encoder's hidden size (unknown:
+            treated as small).
 
     Returns:
         bool.
@@ -27,10 +41,12 @@ def resolve_jit_compile(jit_compile, compute_dtypes) -> bool:
         ValueError: any other `jit_compile`.
 
     Example:
-    >>> resolve_jit_compile("auto", ["float32"])
-    True
     >>> resolve_jit_compile(True, ["bfloat16"])
     True
+    >>> resolve_jit_compile("auto", ["float32"], hidden_dim=128)  # CPU
+    True
+    >>> resolve_jit_compile("auto", ["float32"], hidden_dim=768)  # CPU
+    False
     """
     if isinstance(jit_compile, bool):
         return jit_compile
@@ -39,11 +55,29 @@ def resolve_jit_compile(jit_compile, compute_dtypes) -> bool:
             "`jit_compile` must be True, False or 'auto'. Received: "
             f"jit_compile={jit_compile!r}"
         )
-    if not set(compute_dtypes) & {"bfloat16", "float16"}:
+    if tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices(
+        "TPU"
+    ):
         return True
-    return bool(
-        tf.config.list_logical_devices("GPU")
-        or tf.config.list_logical_devices("TPU")
+    if set(compute_dtypes) & {"bfloat16", "float16"}:
+        return False
+    return hidden_dim is None or hidden_dim <= CPU_XLA_MAX_HIDDEN_DIM
+
+
+def model_jit_compile(model, jit_compile) -> bool:
+    """`resolve_jit_compile` for a Keras model: its layers' compute dtypes
+    and its encoder's hidden size (the largest `hidden_dim` among its
+    layers, if any has one)."""
+    layers = list(model._flatten_layers(include_self=True))
+    sizes = [
+        layer.hidden_dim
+        for layer in layers
+        if isinstance(getattr(layer, "hidden_dim", None), int)
+    ]
+    return resolve_jit_compile(
+        jit_compile,
+        {layer.compute_dtype for layer in layers[1:]},
+        max(sizes) if sizes else None,
     )
 
 
@@ -56,13 +90,5 @@ class XLADefaultMixin:
 
     def compile(self, *args, jit_compile="auto", **kwargs):
         super().compile(
-            *args,
-            jit_compile=resolve_jit_compile(
-                jit_compile,
-                {
-                    layer.compute_dtype
-                    for layer in self._flatten_layers(include_self=False)
-                },
-            ),
-            **kwargs,
+            *args, jit_compile=model_jit_compile(self, jit_compile), **kwargs
         )

@@ -385,14 +385,16 @@ def _warmup_steps(config, updates):
     return min(10_000, updates // 10)
 
 
-def resolve_config(config: PretrainingConfig) -> PretrainingConfig:
+def resolve_config(
+    config: PretrainingConfig, bert_config: BertConfig | None = None
+) -> PretrainingConfig:
     """`config` with the values its `None` defaults stand for filled in.
 
     These are the values the run uses, and what `pretrain` writes to
     `pretraining_config.json`: `warmup_steps` (10% of the optimizer
     updates, at most 10,000), `max_predictions_per_seq`
     (`ceil(0.15 × max_seq_length)`) and `jit_compile` (`"auto"` resolved
-    by `resolve_jit_compile`).
+    by `resolve_jit_compile` for `bert_config`'s hidden size).
 
     Example:
     >>> config = PretrainingConfig(vocab="v.txt", train=["c.txt"],
@@ -412,6 +414,7 @@ def resolve_config(config: PretrainingConfig) -> PretrainingConfig:
         jit_compile=resolve_jit_compile(
             config.jit_compile,
             [keras.dtype_policies.get(config.dtype).compute_dtype],
+            None if bert_config is None else bert_config.hidden_dim,
         ),
     )
 
@@ -556,7 +559,7 @@ def pretrain(
             checkpoint is kept).
     """
     bert_config = validate(config)
-    config = resolve_config(config)
+    config = resolve_config(config, bert_config)
     strategy = get_strategy(config.strategy, tpu=config.tpu_address)
     replicas = strategy.num_replicas_in_sync
     if config.batch_size % replicas:

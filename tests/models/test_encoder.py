@@ -245,3 +245,22 @@ def test_resolved_pretraining_config_records_the_xla_choice():
     assert resolved(dtype="mixed_bfloat16") is False
     assert resolved(dtype="mixed_bfloat16", jit_compile=True) is True
     assert resolved(jit_compile=False) is False
+
+
+def test_auto_jit_compile_follows_the_model_size_on_cpu():
+    """XLA for small float32 models only (tiny: 128 hidden), decided by the
+    encoder's hidden size, in `compile` and in `pretrain`'s config."""
+    from keras_bert_impl.runtime import CPU_XLA_MAX_HIDDEN_DIM
+    from keras_bert_impl.training.pretrain import PretrainingConfig
+    from keras_bert_impl.training.pretrain import resolve_config
+
+    assert not tf.config.list_logical_devices("GPU")
+    for preset, expected in (("tiny", True), ("mini", False)):
+        config = kbi.BertConfig.preset(preset, vocabulary_size=50,
+                                       max_sequence_length=16)  # fmt: skip
+        assert (config.hidden_dim <= CPU_XLA_MAX_HIDDEN_DIM) is expected
+        model = kbi.BertClassifier(build_encoder(config), num_classes=2)
+        model.compile()
+        assert model.jit_compile is expected, preset
+        run = PretrainingConfig(vocab="v", train=["c"], logdir="r")
+        assert resolve_config(run, config).jit_compile is expected
