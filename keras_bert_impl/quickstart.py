@@ -70,7 +70,7 @@ class QuickstartConfig:
         pretrain_steps: int. Pretraining steps.
         pretrain_steps_per_epoch: optional int. Steps between logs,
             validation and checkpoints; divides `pretrain_steps` (default:
-            its largest divisor up to 100).
+            its largest divisor up to 400).
         pretrain_batch_size: int.
         pretrain_seq_length: int. Tokens per pretraining example.
         pretrain_short_seq_length: optional int. The paper's schedule: the
@@ -80,6 +80,10 @@ class QuickstartConfig:
         pretrain_short_fraction: float in [0, 1). Share of the steps at
             the short length (rounded down to whole epochs).
         pretrain_learning_rate: float. Peak rate.
+        pretrain_dropout: float. Dropout and attention dropout while
+            pretraining (0: a run this short learns faster without).
+        pretrain_validation_steps: int. Held-out batches evaluated after
+            each pretraining epoch (the reported MLM / NSP accuracies).
         label_budget: int. Labelled training articles per topic for the
             two fine-tunes (pretrained vs random init); the rest of the
             training articles are used unlabelled, by pretraining only.
@@ -89,6 +93,11 @@ class QuickstartConfig:
         finetune_batch_size: int.
         finetune_seq_length: int. Tokens per article (the start is kept).
         finetune_learning_rate: float. Peak rate.
+        finetune_encoder_dropout: float. The encoder's dropout while
+            fine-tuning (both inits).
+        finetune_validation_freq: int. Epochs between held-out
+            evaluations logged to TensorBoard (the reported accuracy is
+            measured after the last epoch).
         jit_compile: bool. XLA-compile training steps and the export.
         seed: int. Seeds the split-independent parts (weights, masks,
             shuffling).
@@ -102,19 +111,23 @@ class QuickstartConfig:
     version: int | None = None
     vocab_size: int = 5000
     max_documents: int | None = None
-    pretrain_steps: int = 4100
+    pretrain_steps: int = 4000
     pretrain_steps_per_epoch: int | None = None
     pretrain_batch_size: int = 32
     pretrain_seq_length: int = 128
     pretrain_short_seq_length: int | None = 64
     pretrain_short_fraction: float = 0.88
     pretrain_learning_rate: float = 1e-3
+    pretrain_dropout: float = 0.0
+    pretrain_validation_steps: int = 20
     label_budget: int = 10
     full_labels: bool = False
     finetune_epochs: int = 40
     finetune_batch_size: int = 16
     finetune_seq_length: int = 128
     finetune_learning_rate: float = 1e-3
+    finetune_encoder_dropout: float = 0.1
+    finetune_validation_freq: int = 10
     jit_compile: bool = True
     seed: int = 0
     sentences: list[str] = dataclasses.field(
@@ -133,6 +146,7 @@ class QuickstartConfig:
             pretrain_seq_length=64,
             pretrain_short_seq_length=32,
             pretrain_short_fraction=0.5,
+            pretrain_validation_steps=2,
             label_budget=8,
             finetune_epochs=2,
             finetune_batch_size=16,
@@ -191,7 +205,7 @@ class QuickstartConfig:
                 )
         if self.pretrain_steps_per_epoch is None:
             self.pretrain_steps_per_epoch = max(
-                d for d in range(1, 101) if self.pretrain_steps % d == 0
+                d for d in range(1, 401) if self.pretrain_steps % d == 0
             )
         if (
             type(self.pretrain_steps_per_epoch) is not int
@@ -478,6 +492,8 @@ def _as_str(value):
 
 
 def _pretrain(config, vocab_path, train_jsonl, held_out_jsonl, verbose, out):
+    from keras_bert_impl.config import BertConfig
+    from keras_bert_impl.tokenization.vocab import read_vocab
     from keras_bert_impl.training.pretrain import PretrainingConfig
     from keras_bert_impl.training.pretrain import pretrain
 
@@ -496,7 +512,12 @@ def _pretrain(config, vocab_path, train_jsonl, held_out_jsonl, verbose, out):
         train=[train_jsonl],
         validation=[held_out_jsonl],
         logdir=logdir,
-        model="tiny",
+        model=BertConfig.preset(
+            "tiny",
+            vocabulary_size=len(read_vocab(vocab_path)),
+            dropout=config.pretrain_dropout,
+            attention_dropout=config.pretrain_dropout,
+        ).to_dict(),
         steps=config.pretrain_steps,
         steps_per_epoch=config.pretrain_steps_per_epoch,
         batch_size=config.pretrain_batch_size,
@@ -505,7 +526,7 @@ def _pretrain(config, vocab_path, train_jsonl, held_out_jsonl, verbose, out):
         short_seq_length=short_length,
         short_seq_steps=short_steps,
         jit_compile=config.jit_compile,
-        validation_steps=5,
+        validation_steps=config.pretrain_validation_steps,
         seed=config.seed,
     )
     t0 = time.time()
@@ -576,6 +597,8 @@ def _finetune(config, name, init, vocab, train_jsonl, held_out_jsonl,
         batch_size=config.finetune_batch_size,
         max_seq_length=config.finetune_seq_length,
         learning_rate=config.finetune_learning_rate,
+        encoder_dropout=config.finetune_encoder_dropout,
+        validation_freq=config.finetune_validation_freq,
         jit_compile=config.jit_compile,
         seed=config.seed,
     )

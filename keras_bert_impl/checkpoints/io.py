@@ -19,6 +19,7 @@ written as float32, so a save/load round trip in either format (or across
 formats) gives bit-identical weights.
 """
 
+import dataclasses
 import logging
 import os
 import re
@@ -133,7 +134,9 @@ def checkpoint_has_heads(path):
     return heads <= set(matched)
 
 
-def load_checkpoint(path, with_heads=False, dtype=None, pooler=True):
+def load_checkpoint(
+    path, with_heads=False, dtype=None, pooler=True, dropout=None
+):
     """Loads a Hugging Face or original TF1 BERT checkpoint.
 
     The format is detected: a folder with `config.json` and
@@ -164,10 +167,13 @@ def load_checkpoint(path, with_heads=False, dtype=None, pooler=True):
             `"mixed_bfloat16"` (variables stay float32).
         pooler: bool. Give the encoder a pooler (loaded, or freshly
             initialized when the checkpoint has none). Defaults to `True`.
+        dropout: optional float. Replaces the checkpoint config's
+            `dropout` and `attention_dropout` (e.g. 0.1 to fine-tune an
+            encoder pretrained without dropout). Defaults to the config's.
 
     Returns:
         `(model, config)`: a `BertEncoder` (or a `BertPretrainer` if
-        `with_heads`) and its `BertConfig`.
+        `with_heads`) and its `BertConfig` (with `dropout` applied).
 
     Raises:
         FileNotFoundError: no checkpoint or no config at `path`.
@@ -191,6 +197,10 @@ def load_checkpoint(path, with_heads=False, dtype=None, pooler=True):
     checkpoint = open_checkpoint(path)
     config = checkpoint.config
     arrays, fresh = read_validated(checkpoint, with_heads, pooler=pooler)
+    if dropout is not None:
+        config = dataclasses.replace(
+            config, dropout=dropout, attention_dropout=dropout
+        )
     encoder = build_encoder(config, dtype=dtype, pooler=pooler)
     model = encoder
     if with_heads:

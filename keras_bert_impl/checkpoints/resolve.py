@@ -87,7 +87,7 @@ def check_vocabulary_size(model_vocabulary_size, vocab, source="the model"):
         )
 
 
-def load_encoder(path, vocab=None, dtype=None):
+def load_encoder(path, vocab=None, dtype=None, dropout=None):
     """Loads the encoder of any checkpoint, checking its vocabulary.
 
     Args:
@@ -100,6 +100,8 @@ def load_encoder(path, vocab=None, dtype=None):
             checkpoint, if any. Its size must equal the checkpoint's
             `vocabulary_size`.
         dtype: optional dtype policy, e.g. `"mixed_bfloat16"`.
+        dropout: optional float. Replaces the checkpoint's dropout rates
+            (see `load_checkpoint`).
 
     Returns:
         The `BertEncoder` with the checkpoint's weights.
@@ -117,7 +119,7 @@ def load_encoder(path, vocab=None, dtype=None):
         check_vocabulary_size(
             config.vocabulary_size, vocab, f"the checkpoint {path}"
         )
-    encoder, _ = load_checkpoint(checkpoint_path, dtype=dtype)
+    encoder, _ = load_checkpoint(checkpoint_path, dtype=dtype, dropout=dropout)
     return encoder
 
 

@@ -26,6 +26,7 @@ RECIPE_DEFAULTS = {
     "weight_decay": 0.01,
     "dropout": 0.1,
     "max_seq_length": 128,
+    "validation_freq": 1,
 }
 _INIT_HELP = (
     "starting weights: a Hugging Face folder (config.json + "
@@ -144,11 +145,24 @@ def register(subparsers) -> argparse.ArgumentParser:
         help="dropout of the task head",
     )
     add(
+        "--encoder-dropout",
+        type=float,
+        help="the encoder's dropout and attention dropout (default: the "
+        "--init checkpoint's)",
+    )
+    add(
         "--max-seq-length",
         type=int,
         default=RECIPE_DEFAULTS["max_seq_length"],
         help="tokens per example, special tokens included; at most the "
         "model's positions",
+    )
+    add(
+        "--validation-freq",
+        type=int,
+        default=RECIPE_DEFAULTS["validation_freq"],
+        help="evaluate on --eval every this many epochs (final metrics "
+        "always after the last)",
     )
     add("--seed", type=int, default=0, help="shuffling and head init")
     for option, flag in OPTION_FLAGS.items():
@@ -216,6 +230,8 @@ def to_config(args):
         warmup_ratio=args.warmup_ratio,
         weight_decay=args.weight_decay,
         dropout=args.dropout,
+        encoder_dropout=args.encoder_dropout,
+        validation_freq=args.validation_freq,
         max_seq_length=args.max_seq_length,
         seed=args.seed,
         dtype=args.dtype,

@@ -91,11 +91,17 @@ class FinetuneConfig:
             variables excluded). Defaults to `0.01`.
         dropout: float in [0, 1). Dropout of the task head. Defaults to
             `0.1`.
+        encoder_dropout: optional float in [0, 1). The encoder's dropout
+            and attention dropout; defaults to the starting checkpoint's
+            (e.g. 0.1 for a model pretrained without dropout).
         clipnorm: optional float. Global gradient-norm clipping. Defaults
             to `1.0`.
         beta_1, beta_2, epsilon: Adam's. Defaults `0.9`, `0.999`, `1e-6`.
         steps_per_epoch: optional int. Needed when the training dataset's
             length is unknown; defaults to its cardinality.
+        validation_freq: int. Evaluate on the `eval` set after every this
+            many epochs (Keras' `validation_freq`); the final metrics are
+            computed after the last epoch whatever it is. Defaults to `1`.
         monitor: optional str. Log that picks `best.keras`, e.g.
             `"val_accuracy"`. Defaults to `"val_loss"` with an evaluation
             set, else `"loss"`.
@@ -128,11 +134,13 @@ class FinetuneConfig:
     warmup_ratio: float = 0.1
     weight_decay: float = 0.01
     dropout: float = 0.1
+    encoder_dropout: float | None = None
     clipnorm: float | None = 1.0
     beta_1: float = 0.9
     beta_2: float = 0.999
     epsilon: float = 1e-6
     steps_per_epoch: int | None = None
+    validation_freq: int = 1
     monitor: str | None = None
     jit_compile: bool | str = "auto"
     tensorboard_update_freq: str | int = "epoch"
@@ -160,6 +168,7 @@ class FinetuneConfig:
             max_seq_length=self.max_seq_length,
             doc_stride=self.doc_stride,
             max_query_length=self.max_query_length,
+            validation_freq=self.validation_freq,
         )
         if self.steps_per_epoch is not None:
             check_positive_int(steps_per_epoch=self.steps_per_epoch)
@@ -173,6 +182,8 @@ class FinetuneConfig:
             )
         check_fraction("warmup_ratio", self.warmup_ratio)
         check_fraction("dropout", self.dropout)
+        if self.encoder_dropout is not None:
+            check_fraction("encoder_dropout", self.encoder_dropout)
         if self.weight_decay < 0:
             raise ValueError(
                 "`weight_decay` must be >= 0. Received: "
@@ -238,6 +249,7 @@ def build_task_model(
     text_pair: bool = False,
     num_choices: int | None = None,
     dtype: str | None = None,
+    encoder_dropout: float | None = None,
 ):
     """Builds the task model of `task`, on a checkpoint or fresh.
 
@@ -258,6 +270,9 @@ def build_task_model(
             `regress`; `pair` always is). Recorded for export.
         num_choices: optional int for `"choice"`.
         dtype: optional dtype policy, e.g. `"mixed_bfloat16"`.
+        encoder_dropout: optional float. The encoder's dropout and
+            attention dropout rates; defaults to the checkpoint's (or the
+            config's).
 
     Returns:
         The task model (not compiled).
@@ -275,7 +290,9 @@ def build_task_model(
     """
     spec = get_task(task)
     if init is not None and not _is_preset(init):
-        encoder = load_encoder(init, vocab=vocab, dtype=dtype)
+        encoder = load_encoder(
+            init, vocab=vocab, dtype=dtype, dropout=encoder_dropout
+        )
     else:
         if init is not None:
             if vocab is None:
@@ -291,6 +308,14 @@ def build_task_model(
                 "Pass `init` (a checkpoint to start from, or a preset) or "
                 "`bert_config` (a BertConfig or preset name for a fresh "
                 "model). Received: init=None, bert_config=None"
+            )
+        if isinstance(bert_config, str):
+            bert_config = BertConfig.preset(bert_config)
+        if encoder_dropout is not None:
+            bert_config = dataclasses.replace(
+                bert_config,
+                dropout=encoder_dropout,
+                attention_dropout=encoder_dropout,
             )
         encoder = build_encoder(bert_config, dtype=dtype)
         if vocab is not None:
@@ -532,6 +557,7 @@ def finetune(
         history = model.fit(
             train_ds,
             validation_data=eval_ds,
+            validation_freq=config.validation_freq,
             epochs=config.epochs,
             steps_per_epoch=config.steps_per_epoch,
             callbacks=all_callbacks,
@@ -688,6 +714,7 @@ def run_finetuning(
         dropout=config.dropout,
         text_pair=text_pair,
         dtype=None if config.dtype == "float32" else config.dtype,
+        encoder_dropout=config.encoder_dropout,
     )
     positions = model.encoder.max_sequence_length
     if config.max_seq_length > positions:

@@ -302,3 +302,33 @@ def test_tf1_checkpoint_interoperates_with_tf1_saver(pretrainer, tmp_path):
     )
     loaded, _ = kbi.load_checkpoint(theirs, with_heads=True)
     _assert_same_weights(pretrainer, loaded)
+
+
+def test_dropout_override_on_load():
+    """`dropout=` replaces the stored rates (fine-tuning an encoder that
+    was pretrained without dropout); the weights are the same."""
+    import pathlib
+
+    from keras_bert_impl.checkpoints.io import load_checkpoint
+    from keras_bert_impl.training.finetune import build_task_model
+
+    path = (
+        pathlib.Path(__file__).parents[1] / "data" / "tiny_bert_for_pretraining"
+    )
+    stored, stored_config = load_checkpoint(path)
+    encoder, config = load_checkpoint(path, dropout=0.25)
+    assert (config.dropout, config.attention_dropout) == (0.25, 0.25)
+    assert stored_config.dropout != 0.25
+    rates = {
+        layer.rate
+        for layer in encoder._flatten_layers()
+        if type(layer).__name__ == "Dropout"
+    }
+    assert rates == {0.25}
+    for a, b in zip(stored.weights, encoder.weights, strict=True):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    model = build_task_model(
+        "classify", bert_config=stored_config, num_classes=2,
+        encoder_dropout=0.0,
+    )  # fmt: skip
+    assert model.encoder.dropout == 0.0

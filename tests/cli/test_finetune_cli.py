@@ -426,3 +426,14 @@ def test_jit_flags(command):
     ):
         args = parser.parse_args([command, *required, *extra])
         assert args.jit_compile == expected
+
+
+def test_cli_recipe_defaults_are_the_config_defaults():
+    """The flags' defaults (kept in the CLI so `--help` needs no
+    TensorFlow) are `FinetuneConfig`'s, one value each."""
+    from keras_bert_impl.cli.finetune import RECIPE_DEFAULTS
+    from keras_bert_impl.training.finetune import FinetuneConfig
+
+    defaults = FinetuneConfig()
+    for name, value in RECIPE_DEFAULTS.items():
+        assert getattr(defaults, name) == value, name
