@@ -2,7 +2,8 @@
 
 Times forward + backward of the attention core alone (scores, padding
 mask, float32 softmax, weighted sum of the values; no projections) at
-BERT shapes, sequence length 128, head size 64, in the two forms:
+BERT shapes, sequence length `--seq-length` (default 128; 512 is the
+paper's second pretraining phase), head size 64, in the two forms:
 
 - `plain`: what `TransformerEncoderBlock` computes (`matmul`, scale, mask
   with `where`, softmax in float32, `matmul`); it is also where attention
@@ -17,6 +18,8 @@ median ms [min-max] and the plain / fused speed ratio. The two forms are
 tested equal in `tests/layers/test_fast_paths.py`.
 
     python benchmarks/bench_attention.py --configs mini,base
+    python benchmarks/bench_attention.py --configs tiny,mini --seq-length 512 \\
+        --batch-size 8
 """
 
 import argparse
@@ -33,9 +36,9 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-# (batch, heads) of the pretraining benchmark at each config.
+# (batch, heads) of the pretraining benchmark at each config, length 128.
 SHAPES = {"tiny": (32, 2), "mini": (32, 4), "small": (32, 8), "base": (16, 12)}
-SEQ, HEAD_DIM = 128, 64
+SEQ, HEAD_DIM = 128, 64  # SEQ: the default --seq-length
 
 
 def plain(q, k, v, keep):
@@ -70,20 +73,28 @@ def main():
     parser.add_argument("--configs", default="mini,base")
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--calls", type=int, default=5)
+    parser.add_argument("--seq-length", type=int, default=SEQ)
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=None,
+        help="Overrides the batch of SHAPES (e.g. 8 at length 512).",
+    )
     parser.add_argument("--save", default="attention.jsonl")
     args = parser.parse_args()
     for name in args.configs.split(","):
         batch, heads = SHAPES[name]
+        batch, seq = args.batch_size or batch, args.seq_length
         rng = np.random.default_rng(0)
         q, k, v = (
             tf.constant(
-                rng.normal(size=(batch, heads, SEQ, HEAD_DIM)), "float32"
+                rng.normal(size=(batch, heads, seq, HEAD_DIM)), "float32"
             )
             for _ in range(3)
         )
-        lengths = rng.integers(SEQ // 2, SEQ + 1, batch)
+        lengths = rng.integers(seq // 2, seq + 1, batch)
         keep = tf.constant(
-            (np.arange(SEQ)[None, :] < lengths[:, None])[:, None, None, :]
+            (np.arange(seq)[None, :] < lengths[:, None])[:, None, None, :]
         )
         runners = {}
         for form_name, form in (("plain", plain), ("fused", fused)):
@@ -116,7 +127,8 @@ def main():
             "benchmark": "attention",
             **common.stamp(),
             "config": name,
-            "shape": [batch, heads, SEQ, HEAD_DIM],
+            "shape": [batch, heads, seq, HEAD_DIM],
+            "seq_len": seq,
             "repeats": args.repeats,
             "calls_per_repeat": args.calls,
             "ms_per_forward_backward": ms,

@@ -1,7 +1,8 @@
 """Sequences/s of encoder inference at batch 1 and 32, fp32 and bf16.
 
 Peers, built from the same `BertConfig` with fresh weights (no download),
-run on the same random batch at sequence length 128:
+run on the same random batch at sequence length `--seq-length` (default
+128; 512 is the paper's second pretraining phase):
 
 - `kbi`: this package's `BertEncoder` called in a `tf.function` with
   `jit_compile=True`, and `kbi_noxla` without;
@@ -16,6 +17,8 @@ the ratio of medians of our best mode to each peer.
 
     python benchmarks/bench_inference.py --configs mini --batch-sizes 1,32 \\
         --precisions fp32,bf16
+    python benchmarks/bench_inference.py --configs tiny,mini --seq-length 512 \\
+        --batch-sizes 1,8 --precisions fp32,bf16
 """
 
 import argparse
@@ -34,19 +37,19 @@ import tensorflow as tf  # noqa: E402
 from keras_bert_impl.config import BertConfig  # noqa: E402
 from keras_bert_impl.models.encoder import build_encoder  # noqa: E402
 
-SEQ_LEN = 128
+SEQ_LEN = 128  # the default --seq-length
 ALL_PEERS = ("kbi", "kbi_noxla", "keras_hub_xla", "keras_hub_noxla", "hf_torch")
 
 
-def make_inputs(batch_size, vocabulary_size, seed=0):
+def make_inputs(batch_size, vocabulary_size, seq_len, seed=0):
     rng = np.random.default_rng(seed)
-    ids = rng.integers(5, vocabulary_size, (batch_size, SEQ_LEN))
+    ids = rng.integers(5, vocabulary_size, (batch_size, seq_len))
     segments = np.zeros_like(ids)
-    segments[:, SEQ_LEN // 2 :] = 1
+    segments[:, seq_len // 2 :] = 1
     return {
         "token_ids": tf.constant(ids, "int32"),
         "segment_ids": tf.constant(segments, "int32"),
-        "padding_mask": tf.ones((batch_size, SEQ_LEN), "int32"),
+        "padding_mask": tf.ones((batch_size, seq_len), "int32"),
     }
 
 
@@ -87,6 +90,7 @@ def main(argv=None):
     parser.add_argument("--configs", default="mini")
     parser.add_argument("--batch-sizes", default="1,32")
     parser.add_argument("--precisions", default="fp32,bf16")
+    parser.add_argument("--seq-length", type=int, default=SEQ_LEN)
     parser.add_argument("--peers", default=",".join(ALL_PEERS))
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument(
@@ -123,6 +127,7 @@ def main(argv=None):
                 "config",
                 "prec",
                 "batch",
+                "seq",
                 "peer",
                 "seq/s median [min-max]",
                 "kbi/peer",
@@ -135,7 +140,7 @@ def main(argv=None):
 
 
 def measure(args, peers, hf, config, name, precision, dtype, batch_size):
-    inputs = make_inputs(batch_size, config.vocabulary_size)
+    inputs = make_inputs(batch_size, config.vocabulary_size, args.seq_length)
     keras.utils.set_random_seed(0)
     runners = {}
     if "kbi" in peers or "kbi_noxla" in peers:
@@ -155,7 +160,7 @@ def measure(args, peers, hf, config, name, precision, dtype, batch_size):
             task="inference",
             config=config.to_dict(),
             batch_size=batch_size,
-            seq_len=SEQ_LEN,
+            seq_len=args.seq_length,
             num_predictions=0,
             precision=precision,
         )
@@ -179,7 +184,7 @@ def measure(args, peers, hf, config, name, precision, dtype, batch_size):
         "config": name,
         "precision": precision,
         "batch_size": batch_size,
-        "seq_len": SEQ_LEN,
+        "seq_len": args.seq_length,
         "passes_per_repeat": n,
         "repeats": args.repeats,
         "versions": {
@@ -212,6 +217,7 @@ def table_rows(result):
                 result["config"],
                 result["precision"],
                 result["batch_size"],
+                result["seq_len"],
                 peer + (" *" if peer == result["kbi_best"] else ""),
                 common.fmt_rate(stat),
                 common.fmt_ratio(ratio),

@@ -1,8 +1,9 @@
-"""Sequences/s of one MLM + NSP pretraining step at sequence length 128.
+"""Sequences/s of one MLM + NSP pretraining step at sequence length 128 or 512.
 
 Peers, built from the same `BertConfig` with fresh weights (no download),
-all trained with AdamW(1e-4) on the same random batch (20 masked
-predictions per sequence, all of them real):
+all trained with AdamW(1e-4) on the same random batch (`--seq-length`
+tokens, default 128; ceil(0.15 x length) masked predictions per sequence,
+20 at 128 and 77 at 512, all of them real):
 
 - `kbi`: this package's `BertPretrainer`, `model.fit`, its default
   `compile()` (XLA) and, as `kbi_noxla`, `jit_compile=False`;
@@ -24,6 +25,8 @@ tied vocabulary projection at the masked positions).
     python benchmarks/bench_pretrain_step.py --configs mini,base \\
         --precision bf16 --loss-steps 30 --peers \\
         kbi,kbi_noxla,kbi_fp32,kbi_fp32_noxla,keras_hub_xla,keras_hub_noxla,hf_torch
+    python benchmarks/bench_pretrain_step.py --configs tiny,mini \\
+        --seq-length 512 --batch-size 8 --repeats 5
 """
 
 import argparse
@@ -39,20 +42,20 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from keras_bert_impl.config import BertConfig  # noqa: E402
+from keras_bert_impl.data.pretraining import default_max_predictions  # noqa: E402
 from keras_bert_impl.models.encoder import build_encoder  # noqa: E402
 from keras_bert_impl.models.pretrainer import BertPretrainer  # noqa: E402
 
-SEQ_LEN = 128
-NUM_PREDICTIONS = 20
+SEQ_LEN = 128  # the default; --seq-length 512 is the paper's second phase
 # Steps per timed repetition and batch size, by config (base is slow).
 DEFAULT_STEPS = {"tiny": 2, "mini": 1, "small": 1, "base": 1}
 ALL_PEERS = ("kbi", "kbi_noxla", "keras_hub_xla", "keras_hub_noxla", "hf_torch")
 
 
-def make_batch(batch_size, vocabulary_size, seed=0):
+def make_batch(batch_size, vocabulary_size, seq_len, num_predictions, seed=0):
     """The pretraining batch contract, random ids, all predictions real."""
     rng = np.random.default_rng(seed)
-    b, s, p = batch_size, SEQ_LEN, NUM_PREDICTIONS
+    b, s, p = batch_size, seq_len, num_predictions
     token_ids = rng.integers(5, vocabulary_size, (b, s), dtype="int32")
     segment_ids = np.zeros((b, s), "int32")
     segment_ids[:, s // 2 :] = 1
@@ -155,7 +158,7 @@ def keras_runner(model, batch, jit_compile):
     return run
 
 
-def flops_per_sequence(config):
+def flops_per_sequence(config, seq_len, num_predictions):
     """Training FLOPs of one sequence (forward + backward = 3 x forward)."""
     h, n_layers, inter = (
         config.hidden_dim,
@@ -165,10 +168,10 @@ def flops_per_sequence(config):
     block = 4 * h * h + 2 * h * inter  # weights per block (no biases, LN)
     dense = n_layers * block + h * h + h * 2  # + pooler + NSP
     mlm_transform = h * h
-    per_seq = 6 * dense * SEQ_LEN
-    per_seq += 12 * n_layers * h * SEQ_LEN * SEQ_LEN  # QK^T and PV
+    per_seq = 6 * dense * seq_len
+    per_seq += 12 * n_layers * h * seq_len * seq_len  # QK^T and PV
     per_seq += (
-        6 * (mlm_transform + h * config.vocabulary_size) * (NUM_PREDICTIONS)
+        6 * (mlm_transform + h * config.vocabulary_size) * num_predictions
     )
     return per_seq
 
@@ -178,6 +181,12 @@ def main(argv=None):
     parser.add_argument("--configs", default="tiny,mini,small")
     parser.add_argument("--peers", default=",".join(ALL_PEERS))
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument(
+        "--seq-length",
+        type=int,
+        default=SEQ_LEN,
+        help="Tokens per sequence; masked predictions: ceil(0.15 x it).",
+    )
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument(
         "--steps",
@@ -197,6 +206,7 @@ def main(argv=None):
     parser.add_argument("--save", default="pretrain_step.jsonl")
     args = parser.parse_args(argv)
     peers = args.peers.split(",")
+    num_predictions = default_max_predictions(args.seq_length)
     dtype = "mixed_bfloat16" if args.precision == "bf16" else None
 
     matmul, matmul_flops = common.matmul_runner(
@@ -211,7 +221,12 @@ def main(argv=None):
     for name in args.configs.split(","):
         config = BertConfig.preset(name)
         steps = args.steps or DEFAULT_STEPS.get(name, 2)
-        batch = make_batch(args.batch_size, config.vocabulary_size)
+        batch = make_batch(
+            args.batch_size,
+            config.vocabulary_size,
+            args.seq_length,
+            num_predictions,
+        )
         runners = {}
         keras.utils.set_random_seed(0)
         if "kbi" in peers:
@@ -242,8 +257,8 @@ def main(argv=None):
                 task="pretrain",
                 config=config.to_dict(),
                 batch_size=args.batch_size,
-                seq_len=SEQ_LEN,
-                num_predictions=NUM_PREDICTIONS,
+                seq_len=args.seq_length,
+                num_predictions=num_predictions,
                 precision=args.precision,
             )
             runners["hf_torch"] = hf.run
@@ -260,7 +275,9 @@ def main(argv=None):
         units = steps * args.batch_size
         peak = common.rate_stats(times.pop("matmul_peak"), 4 * matmul_flops)
         stats = {k: common.rate_stats(v, units) for k, v in times.items()}
-        result = report(name, config, args, steps, times, stats, peak, hf)
+        result = report(
+            name, config, args, num_predictions, steps, times, stats, peak, hf
+        )
         del runners, timed  # free the timed models before training two more
         keras.backend.clear_session()
         if args.loss_steps:
@@ -268,10 +285,18 @@ def main(argv=None):
                 config, batch, args.loss_steps
             )
         table = common.format_table(
-            ["config", "peer", "seq/s median [min-max]", "kbi/peer", "of peak"],
+            [
+                "config",
+                "seq",
+                "peer",
+                "seq/s median [min-max]",
+                "kbi/peer",
+                "of peak",
+            ],
             [
                 [
                     name,
+                    args.seq_length,
                     peer + (" *" if peer == result["kbi_best"] else ""),
                     common.fmt_rate(stats[peer]),
                     common.fmt_ratio(result["kbi_best_over"].get(peer)),
@@ -285,21 +310,21 @@ def main(argv=None):
         hf.close()
 
 
-def report(name, config, args, steps, times, stats, peak, hf):
+def report(name, config, args, num_predictions, steps, times, stats, peak, hf):
     ours = [k for k in ("kbi", "kbi_noxla") if k in stats]
     best = max(ours, key=lambda k: stats[k]["median"]) if ours else None
     ours_fp32 = [k for k in ("kbi_fp32", "kbi_fp32_noxla") if k in stats]
     ours += ["kbi_fp32", "kbi_fp32_noxla"]  # never peers: they are ours
     keras_hub = [k for k in ("keras_hub_xla", "keras_hub_noxla") if k in stats]
-    fps = flops_per_sequence(config)
+    fps = flops_per_sequence(config, args.seq_length, num_predictions)
     result = {
         "benchmark": "pretrain_step",
         **common.stamp(),
         "config": name,
         "precision": args.precision,
         "batch_size": args.batch_size,
-        "seq_len": SEQ_LEN,
-        "num_predictions": NUM_PREDICTIONS,
+        "seq_len": args.seq_length,
+        "num_predictions": num_predictions,
         "steps_per_repeat": steps,
         "repeats": args.repeats,
         "versions": {
