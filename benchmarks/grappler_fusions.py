@@ -14,6 +14,7 @@ counts the fused and the unfused ops per encoder layer.
 One JSON line goes to `benchmarks/results/grappler_fusions.jsonl`.
 """
 
+import argparse
 import collections
 import os
 import sys
@@ -74,6 +75,9 @@ def optimized_ops(concrete):
 
 
 def main():
+    argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    ).parse_args()
     import keras_bert_impl as kbi
     from keras_bert_impl import assets
     from keras_bert_impl.checkpoints.resolve import load_encoder

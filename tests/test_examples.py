@@ -84,9 +84,9 @@ def test_quickstart_example_matches_the_command():
 def test_quickstart_config_errors(tmp_path):
     from keras_bert_impl.quickstart import QuickstartConfig
 
-    config = QuickstartConfig(workdir=str(tmp_path / "w"), pretrain_steps=250)
+    config = QuickstartConfig(workdir=str(tmp_path / "w"), pretrain_steps=1000)
     config.validate()
-    assert config.pretrain_steps_per_epoch == 50  # largest divisor <= 100
+    assert config.pretrain_steps_per_epoch == 250  # largest divisor <= 400
     with pytest.raises(ValueError, match="pretrain_steps_per_epoch=3"):
         QuickstartConfig(
             pretrain_steps=10, pretrain_steps_per_epoch=3
