@@ -537,11 +537,14 @@ def _pretrain(config, vocab_path, train_jsonl, held_out_jsonl, verbose, out):
     history = pretrain(pretraining, verbose="auto" if verbose else 2)
     seconds = time.time() - t0
     last = {k: float(v[-1]) for k, v in history.history.items()}
+    baseline = _masked_lm_baseline(pretraining)
     result = {
         "logdir": logdir,
         "encoder": os.path.join(logdir, run_files.ENCODER_DIR),
         "seconds": round(seconds, 1),
         "steps": config.pretrain_steps,
+        "short_seq_steps": short_steps,
+        "val_masked_lm_most_frequent_token_baseline": round(baseline, 4),
         **{k: round(v, 4) for k, v in sorted(last.items())},
     }
     mlm = last.get("val_masked_lm_accuracy")
@@ -549,14 +552,36 @@ def _pretrain(config, vocab_path, train_jsonl, held_out_jsonl, verbose, out):
     if mlm is not None:
         out(
             f"  {config.pretrain_steps} steps in {seconds / 60:.1f} min; "
-            f"held-out masked-LM accuracy {mlm:.3f}, next-sentence "
-            f"accuracy {nsp:.3f} (chance 0.5)"
+            f"held-out masked-LM accuracy {mlm:.3f} (always the most "
+            f"frequent token: {baseline:.3f}), next-sentence accuracy "
+            f"{nsp:.3f} (chance 0.5)"
         )
     else:
         out(f"  already complete in {logdir} (resumed run)")
     out(f"  encoder: {result['encoder']}")
     out(f"  TensorBoard: tensorboard --logdir {logdir}")
     return result
+
+
+def _masked_lm_baseline(pretraining) -> float:
+    """Masked-LM accuracy of always predicting the most frequent masked
+    token, on the held-out batches `pretrain` evaluated."""
+    import collections
+
+    from keras_bert_impl.tokenization.bert_tokenizer import BertTokenizer
+    from keras_bert_impl.training.pretrain import held_out_batches
+    from keras_bert_impl.training.pretrain import resolve_config
+
+    tokenizer = BertTokenizer(
+        pretraining.vocab, lower_case=pretraining.lower_case
+    )
+    counts = collections.Counter()
+    for _, labels, weights in held_out_batches(
+        resolve_config(pretraining), tokenizer
+    ):
+        chosen = weights["masked_lm"].numpy() > 0
+        counts.update(labels["masked_lm"].numpy()[chosen].tolist())
+    return counts.most_common(1)[0][1] / max(sum(counts.values()), 1)
 
 
 def label_subset(examples, per_topic: int, seed: int = 0):

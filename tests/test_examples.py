@@ -132,6 +132,10 @@ def test_quickstart_command_fast(tmp_path):
     )
     assert pretraining["short_seq_length"] == 32
     assert pretraining["short_seq_steps"] == 10
+    assert results["pretrain"]["short_seq_steps"] == 10
+    baseline = results["pretrain"]["val_masked_lm_most_frequent_token_baseline"]
+    assert 0.0 < baseline < 0.5  # the share of the most frequent masked token
+    assert results["cpu_seconds"] > 0 and len(results["load_average"]) == 3
     assert results["data"]["train_articles"] == 359
     assert 900 <= results["vocab"]["size"] <= 1000
     # The transfer comparison: both accuracies, the same label budget

@@ -525,6 +525,34 @@ def _write_run_record(config, bert_config, resumed) -> None:
         write_vocab(read_vocab(config.vocab), vocab_copy)
 
 
+def stream(config, tokenizer, files, seed, short=False):
+    """The endless batch stream `pretrain` reads from `files`: full-length
+    examples, or with `short=True` the short phase's
+    (`config.short_seq_length`, its own masked-prediction budget)."""
+    length = config.short_seq_length if short else config.max_seq_length
+    return pretraining_dataset(
+        files,
+        tokenizer,
+        max_seq_length=length,
+        batch_size=config.batch_size,
+        seed=seed,
+        max_predictions_per_seq=(
+            None if short else config.max_predictions_per_seq
+        ),
+        cache_dir=config.cache_dir,
+        errors=config.encoding_errors,
+    )
+
+
+def held_out_batches(config, tokenizer):
+    """The `validation_steps` held-out batches `pretrain` evaluates after
+    every epoch (the same masks each time: a seeded stream), for a
+    resolved `config` (`resolve_config`)."""
+    return stream(config, tokenizer, config.validation, config.seed + 1).take(
+        config.validation_steps
+    )
+
+
 def pretrain(
     config: PretrainingConfig,
     callbacks: list[keras.callbacks.Callback] | None = None,
@@ -582,30 +610,18 @@ def pretrain(
         tf.data.experimental.AutoShardPolicy.DATA
     )
 
-    def dataset(files, seed, skip=0, repeat=True, short=False):
-        length = config.short_seq_length if short else config.max_seq_length
-        ds = pretraining_dataset(
-            files,
-            tokenizer,
-            max_seq_length=length,
-            batch_size=config.batch_size,
-            seed=seed,
-            max_predictions_per_seq=(
-                None if short else config.max_predictions_per_seq
-            ),
-            cache_dir=config.cache_dir,
-            errors=config.encoding_errors,
-            repeat=repeat,
+    def dataset(files, seed, skip=0, short=False):
+        return (
+            stream(config, tokenizer, files, seed, short=short)
+            .skip(skip)
+            .with_options(options)
         )
-        return ds.skip(skip).with_options(options)
 
     dataset(config.train, config.seed)  # corpus checks (empty, 1 document)
     validation = None
     if config.validation:
         validation = (
-            dataset(config.validation, config.seed + 1)
-            .take(config.validation_steps)
-            .cache()
+            held_out_batches(config, tokenizer).with_options(options).cache()
         )
 
     checkpoint_dir = os.path.join(config.logdir, run_files.CHECKPOINTS_DIR)
