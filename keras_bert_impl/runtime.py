@@ -55,7 +55,10 @@ def resolve_jit_compile(jit_compile, compute_dtypes, hidden_dim=None) -> bool:
             "`jit_compile` must be True, False or 'auto'. Received: "
             f"jit_compile={jit_compile!r}"
         )
-    if tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices(
+    # Physical devices: listing them does not initialize the TensorFlow
+    # runtime, which must stay unconfigured until a multi-worker strategy
+    # sets up its collective ops.
+    if tf.config.list_physical_devices("GPU") or tf.config.list_physical_devices(
         "TPU"
     ):
         return True

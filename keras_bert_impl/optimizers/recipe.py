@@ -144,6 +144,7 @@ def create_finetune_optimizer(
     beta_1: float = 0.9,
     beta_2: float = 0.999,
     epsilon: float = 1e-6,
+    loss_scale: bool = False,
 ) -> keras.optimizers.Optimizer:
     """The paper's fine-tuning optimizer for a run of `total_steps` updates.
 
@@ -159,6 +160,8 @@ def create_finetune_optimizer(
         weight_decay: float. Defaults to `0.01`.
         clipnorm: optional float. Global norm clipping. Defaults to `1.0`.
         beta_1, beta_2, epsilon: Adam's.
+        loss_scale: bool. Wrap in `keras.optimizers.LossScaleOptimizer`
+            (dynamic loss scaling), needed for `"mixed_float16"`.
 
     Returns:
         An `AdamW` whose `learning_rate` is a `WarmupLinearDecay`.
@@ -181,6 +184,7 @@ def create_finetune_optimizer(
         beta_2=beta_2,
         epsilon=epsilon,
         global_clipnorm=clipnorm,
+        loss_scale=loss_scale,
     )
 
 

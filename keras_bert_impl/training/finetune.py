@@ -508,6 +508,12 @@ def finetune(
             beta_1=config.beta_1,
             beta_2=config.beta_2,
             epsilon=config.epsilon,
+            # Keras scales the loss only for a float16 *model* policy; a
+            # task model keeps float32 at its top with a float16 encoder.
+            loss_scale=any(
+                layer.compute_dtype == "float16"
+                for layer in model._flatten_layers()
+            ),
         ),
         jit_compile=config.jit_compile,
     )

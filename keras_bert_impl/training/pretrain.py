@@ -411,10 +411,14 @@ def resolve_config(
         config,
         warmup_steps=_warmup_steps(config, updates),
         max_predictions_per_seq=max_predictions,
-        jit_compile=resolve_jit_compile(
-            config.jit_compile,
-            [keras.dtype_policies.get(config.dtype).compute_dtype],
-            None if bert_config is None else bert_config.hidden_dim,
+        jit_compile=(
+            True  # a TPU (possibly remote, not among this host's devices)
+            if config.strategy == "tpu" and config.jit_compile == "auto"
+            else resolve_jit_compile(
+                config.jit_compile,
+                [keras.dtype_policies.get(config.dtype).compute_dtype],
+                None if bert_config is None else bert_config.hidden_dim,
+            )
         ),
     )
 
@@ -587,8 +591,10 @@ def pretrain(
             checkpoint is kept).
     """
     bert_config = validate(config)
-    config = resolve_config(config, bert_config)
+    # The strategy first: a multi-worker strategy must configure the
+    # runtime before anything else initializes it.
     strategy = get_strategy(config.strategy, tpu=config.tpu_address)
+    config = resolve_config(config, bert_config)
     replicas = strategy.num_replicas_in_sync
     if config.batch_size % replicas:
         raise ValueError(
@@ -671,7 +677,7 @@ def pretrain(
     if initial_epoch < short_epochs:
         phases.insert(0, (True, initial_epoch, short_epochs))
     history = keras.callbacks.History()
-    history.history = {}
+    history.history, history.epoch = {}, []
     with worker_logdir(config.logdir, strategy) as write_dir:
         for short, first, last in phases:
             # Each phase's stream is a deterministic function of the seed:
@@ -704,4 +710,7 @@ def pretrain(
             )
             for key, values in phase.history.items():
                 history.history.setdefault(key, []).extend(values)
+            history.set_model(model)
+            history.set_params(phase.params)
+            history.epoch.extend(phase.epoch)
     return history

@@ -129,7 +129,9 @@ def test_finetune_end_to_end(tmp_path):
     )
     best, _ = load_finetuned(out, best=True)
     assert best.label_names == ("fresh", "rotten")
-    for split, tags in (("train", {"loss", "accuracy", "learning_rate"}),
+    for split, tags in (("train", {"loss", "accuracy", "learning_rate",
+                                   "grad_norm", "weight_norm", "update_ratio",
+                                   "tokens_per_second"}),
                         ("validation", {"loss", "accuracy"})):  # fmt: skip
         events = EventAccumulator(str(out / split)).Reload()
         assert tags <= set(events.Tags()["tensors"]), events.Tags()
@@ -275,3 +277,33 @@ def test_finetune_misuse(tiny_config):
         create_finetune_optimizer(total_steps=0)
     with pytest.raises(FileNotFoundError, match="No fine-tuned model"):
         load_finetuned("/nonexistent/run")
+
+
+def test_loss_scale_is_logged_under_mixed_float16(tmp_path):
+    """Under `mixed_float16` the loss scale is a health number too, and the
+    gradient norm is reported unscaled (finite, not scale-sized)."""
+    from tensorboard.backend.event_processing.event_accumulator import (
+        EventAccumulator,
+    )
+
+    tokenizer = BertTokenizer(UNCASED_VOCAB)
+    train, _ = _rt_datasets(tokenizer, n=32)
+    model = build_task_model(
+        "classify", bert_config=_tiny_uncased_config(tokenizer),
+        label_names=["fresh", "rotten"], vocab=tokenizer,
+        dtype="mixed_float16",
+    )  # fmt: skip
+    out = tmp_path / "run"
+    finetune(
+        model, train, config=FinetuneConfig(epochs=1, batch_size=8,
+                                            dtype="mixed_float16",
+                                            jit_compile=False),
+        output_dir=out, tokenizer=tokenizer, verbose=0,
+    )  # fmt: skip
+    events = EventAccumulator(str(out / "train")).Reload()
+    values = {
+        tag: float(tf.make_ndarray(events.Tensors(tag)[-1].tensor_proto))
+        for tag in ("loss_scale", "grad_norm")
+    }
+    assert values["loss_scale"] >= 1.0, values  # Keras starts at 2**15
+    assert 0 < values["grad_norm"] < 1e3, values

@@ -159,4 +159,5 @@ def test_pretrain_mixed_precision_under_xla(tmp_path, dtype):
     # 10% of 10 updates; ceil(0.15 × 8 tokens).
     assert saved["warmup_steps"] == 1
     assert saved["max_predictions_per_seq"] == 2
+    assert len(saved.pop("vocab_sha256")) == 64
     assert saved == resolve_config(config).to_dict()

@@ -1,5 +1,6 @@
 """`pretrain`: misuse errors, TensorBoard scalars, NaN guard, determinism."""
 
+import hashlib
 import json
 import os
 
@@ -191,6 +192,20 @@ def test_tensorboard_checkpoint_and_encoder_export(tmp_path):
     for tag in SCALARS:
         assert [s for s, _ in validation[tag]] == [2, 4], tag
     assert train["examples_per_second"][-1][1] > 0
+    # Training health, computed in the compiled step (see health.py).
+    for tag in ("grad_norm", "weight_norm", "update_ratio",
+                "tokens_per_second", "masked_lm_perplexity"):  # fmt: skip
+        assert [s for s, _ in train[tag]] == [2, 4], tag
+        assert all(np.isfinite(v) and v > 0 for _, v in train[tag]), tag
+    assert "loss_scale" not in train  # float32: no loss scaling
+    # Perplexity is exp of the epoch's masked-LM loss.
+    np.testing.assert_allclose(
+        train["masked_lm_perplexity"][-1][1],
+        np.exp(train["masked_lm_loss"][-1][1]),
+        rtol=1e-4,
+    )
+    # An update is a small fraction of the weights (AdamW, lr <= 1e-3).
+    assert all(v < 0.1 for _, v in train["update_ratio"])
     # warmup 1 then linear decay over 3 updates: rate at steps 2 and 4.
     np.testing.assert_allclose(
         [v for _, v in train["learning_rate"]], [1e-3 * 2 / 3, 0.0], atol=1e-7
@@ -198,7 +213,13 @@ def test_tensorboard_checkpoint_and_encoder_export(tmp_path):
     path = os.path.join(config.logdir, "pretraining_config.json")
     with open(path, encoding="utf-8") as f:
         saved = json.load(f)
-    # The config as given, with "auto" resolved (float32: XLA).
+    # The config as given, with "auto" resolved (float32: XLA), and the
+    # vocabulary's fingerprint (a resume with another vocabulary is refused).
+    with open(config.vocab, encoding="utf-8") as f:
+        tokens = f.read().splitlines()
+    assert saved.pop("vocab_sha256") == hashlib.sha256(
+        "\n".join(tokens).encode("utf-8")
+    ).hexdigest()
     assert saved == {**config.to_dict(), "jit_compile": True}
     assert (
         latest_checkpoint_step(os.path.join(config.logdir, "checkpoints")) == 4
