@@ -58,9 +58,7 @@ def resolve_jit_compile(jit_compile, compute_dtypes, hidden_dim=None) -> bool:
     # Physical devices: listing them does not initialize the TensorFlow
     # runtime, which must stay unconfigured until a multi-worker strategy
     # sets up its collective ops.
-    if tf.config.list_physical_devices("GPU") or tf.config.list_physical_devices(
-        "TPU"
-    ):
+    if any(tf.config.list_physical_devices(kind) for kind in ("GPU", "TPU")):
         return True
     if set(compute_dtypes) & {"bfloat16", "float16"}:
         return False

@@ -217,9 +217,10 @@ def test_tensorboard_checkpoint_and_encoder_export(tmp_path):
     # vocabulary's fingerprint (a resume with another vocabulary is refused).
     with open(config.vocab, encoding="utf-8") as f:
         tokens = f.read().splitlines()
-    assert saved.pop("vocab_sha256") == hashlib.sha256(
-        "\n".join(tokens).encode("utf-8")
-    ).hexdigest()
+    assert (
+        saved.pop("vocab_sha256")
+        == hashlib.sha256("\n".join(tokens).encode("utf-8")).hexdigest()
+    )
     assert saved == {**config.to_dict(), "jit_compile": True}
     assert (
         latest_checkpoint_step(os.path.join(config.logdir, "checkpoints")) == 4
