@@ -54,7 +54,7 @@ DEFAULT_SENTENCES = (
 
 @dataclasses.dataclass
 class QuickstartConfig:
-    """Settings of `run_quickstart` (defaults: the full run, ~4 min).
+    """Settings of `run_quickstart` (defaults: the full run, 10-12 min).
 
     Args:
         workdir: str. Run folder: corpus, `vocab.txt`, `pretrain/`

