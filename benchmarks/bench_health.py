@@ -7,7 +7,9 @@ steps with `track_health` on and off, side by side: the pretraining step
 (`PretrainingModel`, masked LM + NSP) and a fine-tuning step
 (`BertClassifier`), for the given presets, with XLA as the package's
 `"auto"` decides, interleaved over `--repeats` rounds; the cost is the
-paired ratio of step times, on minus off.
+paired ratio of step times, on minus off. Each repetition's time is the
+sum of its train batches' wall times (a callback), without what `fit`
+does around them.
 
     python benchmarks/bench_health.py --configs tiny,mini --repeats 7
 """
@@ -26,6 +28,41 @@ from common import interleaved  # noqa: E402
 from common import log  # noqa: E402
 from common import paired_ratios  # noqa: E402
 from common import stamp  # noqa: E402
+
+
+def _step_timer():
+    """A callback that sums the wall time of each train batch (the compiled
+    step and its host round trip), leaving out what `fit` does around the
+    batches (iterator and callback setup), which on this VM varied by
+    seconds per call and drowned the step."""
+    import time
+
+    import keras
+
+    class StepTimer(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.seconds = 0.0
+
+        def on_train_batch_begin(self, batch, logs=None):
+            self._start = time.perf_counter()
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.seconds += time.perf_counter() - self._start
+
+    return StepTimer()
+
+
+def _timed(model, data, steps):
+    """One repetition: `steps` train steps in one `fit`; returns the
+    seconds spent in the steps (`interleaved` takes a returned float)."""
+    timer = _step_timer()
+
+    def run():
+        model.fit(data, steps_per_epoch=steps, epochs=1, verbose=0,
+                  shuffle=False, callbacks=[timer])  # fmt: skip
+        return timer.seconds
+
+    return run
 
 
 def _pretraining(preset, batch, length, steps, track):
@@ -56,13 +93,9 @@ def _pretraining(preset, batch, length, steps, track):
     w = {"masked_lm": np.ones((batch, slots), "float32"),
          "next_sentence": np.ones((batch,), "float32")}  # fmt: skip
     data = tf.data.Dataset.from_tensors((x, y, w)).repeat()
-    model.fit(data, steps_per_epoch=2, epochs=1, verbose=0)  # compile
-
-    def run():
-        model.fit(data, steps_per_epoch=steps, epochs=1, verbose=0,
-                  shuffle=False)  # fmt: skip
-
-    return run
+    model.fit(data, steps_per_epoch=2, epochs=1, verbose=0,
+              shuffle=False)  # compile  # fmt: skip
+    return _timed(model, data, steps)
 
 
 def _finetuning(preset, batch, length, steps, track):
@@ -86,12 +119,7 @@ def _finetuning(preset, batch, length, steps, track):
     y = rng.integers(0, 2, (batch,)).astype("int32")
     data = tf.data.Dataset.from_tensors((x, y)).repeat()
     model.fit(data, steps_per_epoch=2, epochs=1, verbose=0, shuffle=False)
-
-    def run():
-        model.fit(data, steps_per_epoch=steps, epochs=1, verbose=0,
-                  shuffle=False)  # fmt: skip
-
-    return run
+    return _timed(model, data, steps)
 
 
 def main():
