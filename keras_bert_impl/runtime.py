@@ -65,6 +65,15 @@ def resolve_jit_compile(jit_compile, compute_dtypes, hidden_dim=None) -> bool:
     return hidden_dim is None or hidden_dim <= CPU_XLA_MAX_HIDDEN_DIM
 
 
+def compute_dtypes(model) -> set:
+    """The compute dtypes of a Keras model's layers (the model's own
+    policy left out: a task model keeps float32 at its top)."""
+    return {
+        layer.compute_dtype
+        for layer in model._flatten_layers(include_self=False)
+    }
+
+
 def model_jit_compile(model, jit_compile) -> bool:
     """`resolve_jit_compile` for a Keras model: its layers' compute dtypes
     and its encoder's hidden size (the largest `hidden_dim` among its
@@ -76,9 +85,7 @@ def model_jit_compile(model, jit_compile) -> bool:
         if isinstance(getattr(layer, "hidden_dim", None), int)
     ]
     return resolve_jit_compile(
-        jit_compile,
-        {layer.compute_dtype for layer in layers[1:]},
-        max(sizes) if sizes else None,
+        jit_compile, compute_dtypes(model), max(sizes) if sizes else None
     )
 
 

@@ -53,6 +53,7 @@ from keras_bert_impl.models.encoder import build_encoder
 from keras_bert_impl.optimizers.recipe import create_finetune_optimizer
 from keras_bert_impl.paths import StagedFolder
 from keras_bert_impl.runtime import JIT_CHOICES
+from keras_bert_impl.runtime import compute_dtypes
 from keras_bert_impl.tasks import OPTION_DEFAULTS
 from keras_bert_impl.tasks import get_task
 from keras_bert_impl.tasks import task_of
@@ -510,10 +511,7 @@ def finetune(
             epsilon=config.epsilon,
             # Keras scales the loss only for a float16 *model* policy; a
             # task model keeps float32 at its top with a float16 encoder.
-            loss_scale=any(
-                layer.compute_dtype == "float16"
-                for layer in model._flatten_layers()
-            ),
+            loss_scale="float16" in compute_dtypes(model),
         ),
         jit_compile=config.jit_compile,
     )
