@@ -28,34 +28,13 @@ from common import interleaved  # noqa: E402
 from common import log  # noqa: E402
 from common import paired_ratios  # noqa: E402
 from common import stamp  # noqa: E402
-
-
-def _step_timer():
-    """A callback that sums the wall time of each train batch (the compiled
-    step and its host round trip), leaving out what `fit` does around the
-    batches (iterator and callback setup), which on this VM varied by
-    seconds per call and drowned the step."""
-    import time
-
-    import keras
-
-    class StepTimer(keras.callbacks.Callback):
-        def on_train_begin(self, logs=None):
-            self.seconds = 0.0
-
-        def on_train_batch_begin(self, batch, logs=None):
-            self._start = time.perf_counter()
-
-        def on_train_batch_end(self, batch, logs=None):
-            self.seconds += time.perf_counter() - self._start
-
-    return StepTimer()
+from common import step_timer  # noqa: E402
 
 
 def _timed(model, data, steps):
     """One repetition: `steps` train steps in one `fit`; returns the
     seconds spent in the steps (`interleaved` takes a returned float)."""
-    timer = _step_timer()
+    timer = step_timer()
 
     def run():
         model.fit(data, steps_per_epoch=steps, epochs=1, verbose=0,

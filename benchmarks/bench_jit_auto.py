@@ -3,13 +3,14 @@
 For each preset, precision and kind of training step, the same model,
 optimizer and batch are trained with `jit_compile=True` and `False` in
 interleaved rounds (each round: one timed block of steps per mode, order
-alternated), after an untimed warmup that compiles both. Reported per
-case: median ms/step [min-max] of each mode, the paired speed ratio
-XLA / no XLA (per round; > 1: XLA faster), the mode `"auto"` picks
-(`keras_bert_impl.runtime.resolve_jit_compile`, asked exactly as
-`pretrain` and `compile` ask it) and how far that pick is from the
-faster mode (`auto_gap`: 0 when auto picks the faster median; else
-1 - auto's rate / best rate).
+alternated; the batches are timed by a callback, not the whole `fit` call,
+whose setup varied by seconds on a shared VM), after an untimed warmup
+that compiles both. Reported per case: median ms/step [min-max] of each
+mode, the paired speed ratio XLA / no XLA (per round; > 1: XLA faster),
+the mode `"auto"` picks (`keras_bert_impl.runtime.resolve_jit_compile`,
+asked exactly as `pretrain` and `compile` ask it) and how far that pick
+is from the faster mode (`auto_gap`: 0 when auto picks the faster
+median; else 1 - auto's rate / best rate).
 
 Kinds of step:
 
@@ -33,7 +34,6 @@ import argparse
 import os
 import statistics
 import sys
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
@@ -109,12 +109,15 @@ def measure(args, kind, preset, precision):
     for model in models.values():  # compilation and tracing, not timed
         model.fit(ds, steps_per_epoch=2, epochs=1, verbose=0)
     times = {True: [], False: []}
+    timer = common.step_timer()  # the batches only, not fit's setup
     for round_ in range(args.rounds):
         order = (True, False) if round_ % 2 == 0 else (False, True)
         for mode in order:
-            start = time.perf_counter()
-            models[mode].fit(ds, steps_per_epoch=steps, epochs=1, verbose=0)
-            times[mode].append((time.perf_counter() - start) / steps)
+            models[mode].fit(
+                ds, steps_per_epoch=steps, epochs=1, verbose=0,
+                callbacks=[timer],
+            )  # fmt: skip
+            times[mode].append(timer.seconds / steps)
         common.log(
             f"{kind} {preset} {precision} round {round_ + 1}: "
             f"XLA {times[True][-1] * 1e3:.1f} ms, "

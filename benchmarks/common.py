@@ -214,6 +214,28 @@ def log(*args):
 # === The Hugging Face peer (a torch interpreter in a subprocess) ===
 
 
+def step_timer():
+    """A callback that sums the wall time of each train batch (the compiled
+    step and its host round trip), leaving out what `fit` does around the
+    batches (iterator and callback setup), which on this VM varied by
+    seconds per call and drowned the step."""
+    import time
+
+    import keras
+
+    class StepTimer(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.seconds = 0.0
+
+        def on_train_batch_begin(self, batch, logs=None):
+            self._start = time.perf_counter()
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.seconds += time.perf_counter() - self._start
+
+    return StepTimer()
+
+
 def default_torch_python():
     """`$KBI_TORCH_PYTHON`, else this interpreter (the `bench` extra)."""
     return os.environ.get("KBI_TORCH_PYTHON", sys.executable)

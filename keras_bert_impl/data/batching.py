@@ -83,9 +83,78 @@ def bucket_lengths(features, length_buckets):
 
 
 def shuffle_and_batch(
-    ds, num_examples, batch_size, shuffle, seed, drop_remainder
+    ds, num_examples, batch_size, shuffle, seed, drop_remainder, ragged=False
 ):
     """Shuffles (seeded, anew every epoch) if asked, then batches."""
     if shuffle:
         ds = ds.shuffle(num_examples, seed=seed, reshuffle_each_iteration=True)
-    return ds.batch(batch_size, drop_remainder=drop_remainder)
+    batch = ds.ragged_batch if ragged else ds.batch
+    return batch(batch_size, drop_remainder=drop_remainder)
+
+
+# Bytes of one packed position: int32 token, segment and mask ids.
+PACKED_BYTES = 12
+# Packed examples are kept in memory when they fit in this many bytes.
+CACHE_LIMIT_BYTES = 1 << 30
+# Examples per call of a reader's `encode` when packing for the cache.
+ENCODE_CHUNK = 256
+
+
+def encoded_batches(
+    ds,
+    encode,
+    *,
+    num_examples,
+    example_bytes,
+    batch_size,
+    shuffle,
+    seed,
+    drop_remainder,
+    ragged=False,
+    finish=None,
+):
+    """Batches of encoded examples, tokenized once for all epochs.
+
+    A reader's `encode` (tokenizer and packer, TF ops) runs on batches of
+    raw elements. Creating a `tf.data` iterator instantiates that function
+    anew (tensorflow-text builds its tokenizer's kernels then: a quarter
+    of a second per epoch with a 5,000-token vocabulary, whatever the
+    dataset's size), so a short run of many small epochs spends most of
+    its time there. When the packed examples fit in `CACHE_LIMIT_BYTES`
+    (`num_examples * example_bytes`), every example is therefore encoded
+    once, in chunks, and kept in memory (`Dataset.cache`); shuffling and
+    batching then run on the packed rows, and later epochs never touch the
+    tokenizer. Larger sets are shuffled as raw elements and encoded batch
+    by batch every epoch (the memory of a shuffle buffer of packed rows is
+    the same as the cache's). Both paths give the same batches in the same
+    order: a seeded shuffle's order depends only on the number of elements.
+
+    Args:
+        ds: dataset of raw examples (one element per example).
+        encode: raw batch -> encoded batch (every component batched).
+        num_examples, example_bytes: ints; the packed size estimate.
+        batch_size, shuffle, seed, drop_remainder: as `shuffle_and_batch`.
+        ragged: bool. Raw elements have ragged components.
+        finish: optional encoded batch -> batch (runs on every batch of
+            the result, e.g. `bucket_lengths`).
+    """
+    if num_examples * example_bytes <= CACHE_LIMIT_BYTES:
+        batch = ds.ragged_batch if ragged else ds.batch
+        ds = batch(ENCODE_CHUNK)
+        ds = ds.map(encode, num_parallel_calls=tf.data.AUTOTUNE)
+        # `unbatch` forgets the number of elements; Keras needs it.
+        ds = ds.unbatch().apply(
+            tf.data.experimental.assert_cardinality(num_examples)
+        )
+        ds = ds.cache()
+        ds = shuffle_and_batch(
+            ds, num_examples, batch_size, shuffle, seed, drop_remainder
+        )
+    else:
+        ds = shuffle_and_batch(
+            ds, num_examples, batch_size, shuffle, seed, drop_remainder, ragged
+        )
+        ds = ds.map(encode, num_parallel_calls=tf.data.AUTOTUNE)
+    if finish is not None:
+        ds = ds.map(finish, num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)

@@ -20,10 +20,11 @@ import re
 
 import tensorflow as tf
 
+from keras_bert_impl.data.batching import PACKED_BYTES
 from keras_bert_impl.data.batching import bucket_lengths
 from keras_bert_impl.data.batching import check_buckets
 from keras_bert_impl.data.batching import check_lengths
-from keras_bert_impl.data.batching import shuffle_and_batch
+from keras_bert_impl.data.batching import encoded_batches
 from keras_bert_impl.data.tables import pick_column
 from keras_bert_impl.data.tables import read_records
 
@@ -202,8 +203,6 @@ def choice_dataset(
     if examples.labels is not None:
         elements = (texts, tf.constant(examples.labels, tf.int32))
     n = len(examples.contexts)
-    ds = tf.data.Dataset.from_tensor_slices(elements)
-    ds = shuffle_and_batch(ds, n, batch_size, shuffle, seed, drop_remainder)
 
     def encode(texts, labels=None):
         endings = texts["endings"]  # (b, C)
@@ -218,12 +217,23 @@ def choice_dataset(
             k: tf.ensure_shape(v, [batch, num_choices, max_seq_length])
             for k, v in features.items()
         }
-        if buckets is not None:
-            features = bucket_lengths(features, buckets)
         return features if labels is None else (features, labels)
 
-    ds = ds.map(encode, num_parallel_calls=tf.data.AUTOTUNE)
-    ds = ds.prefetch(tf.data.AUTOTUNE)
+    def finish(features, labels=None):
+        features = bucket_lengths(features, buckets)
+        return features if labels is None else (features, labels)
+
+    ds = encoded_batches(
+        tf.data.Dataset.from_tensor_slices(elements),
+        encode,
+        num_examples=n,
+        example_bytes=PACKED_BYTES * max_seq_length * num_choices,
+        batch_size=batch_size,
+        shuffle=shuffle,
+        seed=seed,
+        drop_remainder=drop_remainder,
+        finish=None if buckets is None else finish,
+    )
     ds.num_choices = num_choices
     ds.num_examples = n
     return ds

@@ -15,12 +15,13 @@ import logging
 
 import tensorflow as tf
 
+from keras_bert_impl.data.batching import PACKED_BYTES
 from keras_bert_impl.data.batching import as_label_map
 from keras_bert_impl.data.batching import bucket_lengths
 from keras_bert_impl.data.batching import check_buckets
 from keras_bert_impl.data.batching import check_lengths
 from keras_bert_impl.data.batching import count_truncated
-from keras_bert_impl.data.batching import shuffle_and_batch
+from keras_bert_impl.data.batching import encoded_batches
 from keras_bert_impl.data.labels import LabelMap
 from keras_bert_impl.data.tables import pick_column
 from keras_bert_impl.data.tables import read_records
@@ -283,8 +284,6 @@ def classification_dataset(
             ),
         )
     n = len(examples.texts)
-    ds = tf.data.Dataset.from_tensor_slices(elements)
-    ds = shuffle_and_batch(ds, n, batch_size, shuffle, seed, drop_remainder)
 
     def encode(texts, labels=None):
         features = tokenizer.encode(
@@ -293,12 +292,23 @@ def classification_dataset(
         # `encode` loses the static batch size (drop_remainder=True).
         shape = texts["text"].shape.concatenate([max_seq_length])
         features = {k: tf.ensure_shape(v, shape) for k, v in features.items()}
-        if buckets is not None:
-            features = bucket_lengths(features, buckets)
         return features if labels is None else (features, labels)
 
-    ds = ds.map(encode, num_parallel_calls=tf.data.AUTOTUNE)
-    ds = ds.prefetch(tf.data.AUTOTUNE)
+    def finish(features, labels=None):
+        features = bucket_lengths(features, buckets)
+        return features if labels is None else (features, labels)
+
+    ds = encoded_batches(
+        tf.data.Dataset.from_tensor_slices(elements),
+        encode,
+        num_examples=n,
+        example_bytes=PACKED_BYTES * max_seq_length,
+        batch_size=batch_size,
+        shuffle=shuffle,
+        seed=seed,
+        drop_remainder=drop_remainder,
+        finish=None if buckets is None else finish,
+    )
     ds.label_map = None if regression else label_map
     ds.num_examples = n
     ds.text_pair = examples.pairs is not None

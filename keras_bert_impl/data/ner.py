@@ -42,11 +42,13 @@ import re
 import numpy as np
 import tensorflow as tf
 
+from keras_bert_impl.data.batching import PACKED_BYTES
 from keras_bert_impl.data.batching import as_label_map
 from keras_bert_impl.data.batching import bucket_lengths
 from keras_bert_impl.data.batching import check_buckets
 from keras_bert_impl.data.batching import check_lengths
 from keras_bert_impl.data.batching import count_truncated
+from keras_bert_impl.data.batching import encoded_batches
 from keras_bert_impl.data.labels import LabelMap
 from keras_bert_impl.evaluation import get_entities
 from keras_bert_impl.paths import resolve_files
@@ -381,7 +383,7 @@ def _elements(sentences, label_map):
 
 def _aligned(
     sentences, tokenizer, label_map, max_seq_length, batch_size=256,
-    shuffle=False, seed=0, drop_remainder=False,
+    shuffle=False, seed=0, drop_remainder=False, finish=None,
 ):  # fmt: skip
     """Batches of aligned sentences (dicts of `(b, max_seq_length)`)."""
     if max_seq_length < 3:
@@ -394,15 +396,18 @@ def _aligned(
             "`sentences` is empty: there is nothing to train or evaluate "
             "on. Pass a non-empty set."
         )
-    ds = tf.data.Dataset.from_tensor_slices(_elements(sentences, label_map))
-    if shuffle:
-        ds = ds.shuffle(
-            len(sentences), seed=seed, reshuffle_each_iteration=True
-        )
-    ds = ds.ragged_batch(batch_size, drop_remainder=drop_remainder)
-    return ds.map(
+    return encoded_batches(
+        tf.data.Dataset.from_tensor_slices(_elements(sentences, label_map)),
         lambda t, s, y: _align_batch(tokenizer, max_seq_length, t, s, y),
-        num_parallel_calls=tf.data.AUTOTUNE,
+        num_examples=len(sentences),
+        # The packed ids + labels, weights and word ids.
+        example_bytes=(PACKED_BYTES + 12) * max_seq_length,
+        batch_size=batch_size,
+        shuffle=shuffle,
+        seed=seed,
+        drop_remainder=drop_remainder,
+        ragged=True,
+        finish=finish,
     )
 
 
@@ -481,10 +486,6 @@ def ner_dataset(
     ):
         sentences = read_conll(sentences)
     label_map = as_label_map(label_map) or ner_label_map(sentences)
-    ds = _aligned(
-        sentences, tokenizer, label_map, max_seq_length, batch_size,
-        shuffle, seed, drop_remainder,
-    )  # fmt: skip
     keys = ("token_ids", "segment_ids", "padding_mask")
 
     def split(e):
@@ -492,7 +493,10 @@ def ner_dataset(
             e = bucket_lengths(e, buckets)
         return {k: e[k] for k in keys}, e["labels"], e["sample_weight"]
 
-    ds = ds.map(split).prefetch(tf.data.AUTOTUNE)
+    ds = _aligned(
+        sentences, tokenizer, label_map, max_seq_length, batch_size,
+        shuffle, seed, drop_remainder, finish=split,
+    )  # fmt: skip
     ds.label_map = label_map
     ds.num_examples = len(sentences)
     ds.num_truncated = count_truncated(
