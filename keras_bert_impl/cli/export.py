@@ -81,7 +81,21 @@ def register(subparsers) -> argparse.ArgumentParser:
         help="the classifier takes a text pair (default: the model's)",
     )
     parser.add_argument(
-        "--no-xla", action="store_true", help="do not compile with XLA"
+        "--no-xla",
+        dest="jit_compile",
+        action="store_const",
+        const=False,
+        default="auto",
+        help="serve with TensorFlow's kernels, not XLA (default: XLA for "
+        "float32 and on a GPU/TPU host; TensorFlow's kernels for bfloat16 "
+        "on a CPU host, measured faster there)",
+    )
+    parser.add_argument(
+        "--xla",
+        dest="jit_compile",
+        action="store_const",
+        const=True,
+        help="compile the served model with XLA whatever the precision",
     )
     parser.add_argument(
         "--precision",
@@ -196,7 +210,7 @@ def run(args) -> int:
         os.path.join(folder, str(version)),
         max_length=args.max_length,
         overwrite=args.overwrite,
-        jit_compile=not args.no_xla,
+        jit_compile=args.jit_compile,
         warmup=not args.no_warmup,
         task=task,
         label_names=labels,

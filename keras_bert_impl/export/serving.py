@@ -24,6 +24,7 @@ from keras_bert_impl.export.precision import with_precision
 from keras_bert_impl.export.tasks import detect_task
 from keras_bert_impl.models.encoder import find_encoder
 from keras_bert_impl.paths import StagedFolder
+from keras_bert_impl.runtime import resolve_serving_jit_compile
 
 
 def next_version(folder) -> int:
@@ -46,7 +47,7 @@ def export_savedmodel(
     path: str | os.PathLike,
     max_length: int | None = None,
     overwrite: bool = False,
-    jit_compile: bool = True,
+    jit_compile="auto",
     warmup: bool = True,
     task: str | None = None,
     label_names=None,
@@ -81,8 +82,11 @@ def export_savedmodel(
         max_length: optional int. Longest packed input, special tokens
             included. Defaults to the model's `max_sequence_length`.
         overwrite: bool. Replace an existing version. Defaults to `False`.
-        jit_compile: bool. Compile the numeric model with XLA. Defaults to
-            `True`.
+        jit_compile: `True`, `False` or `"auto"`. Compile the numeric
+            model with XLA. `"auto"` (default): XLA on a GPU/TPU host and
+            for a float32 export on a CPU host, TensorFlow's kernels for a
+            bfloat16 export on a CPU host (`runtime.
+            resolve_serving_jit_compile`; the measurement in the README).
         warmup: bool. Write `assets.extra/tf_serving_warmup_requests`
             (needs `tensorflow-serving-api`). Defaults to `True`.
         task: optional str. The kind of model (one of
@@ -196,6 +200,7 @@ def export_savedmodel(
                 "tensorflow-serving-api==2.21.0`, or pass warmup=False."
             ) from e
 
+    jit_compile = resolve_serving_jit_compile(jit_compile, precision)
     buckets = signatures_lib.length_buckets(int(max_length), length_step)
     module = signatures_lib.ServingModule(
         with_precision(model, precision),

@@ -155,3 +155,26 @@ def test_cli_precision_flag(tmp_path):
         build_parser().parse_args(
             ["export", "--model", "m", "--name", "n", "--precision", "fp8"]
         )
+
+
+def test_auto_jit_rule_per_precision(bf16_classifier, classifier_export):
+    """`jit_compile="auto"` (the default) on this CPU host: the bfloat16
+    export runs on TensorFlow's kernels (its notes need no XLA flag), a
+    float32 export is XLA-compiled; the CLI maps --xla / --no-xla."""
+    from keras_bert_impl.cli import build_parser
+    from keras_bert_impl.runtime import resolve_serving_jit_compile
+
+    assert not tf.config.list_physical_devices("GPU")
+    notes = pathlib.Path(bf16_classifier) / "assets.extra" / "SERVING.md"
+    assert "--xla_cpu_compilation_enabled" not in notes.read_text()
+    assert "oneDNN" in notes.read_text()
+    assert resolve_serving_jit_compile("auto", "float32") is True
+    assert resolve_serving_jit_compile("auto", "bfloat16") is False
+    assert resolve_serving_jit_compile(True, "bfloat16") is True
+    with pytest.raises(ValueError, match="jit_compile"):
+        resolve_serving_jit_compile("yes", "float32")
+    base = ["export", "--model", "m", "--name", "n"]
+    parse = build_parser().parse_args
+    assert parse(base).jit_compile == "auto"
+    assert parse([*base, "--no-xla"]).jit_compile is False
+    assert parse([*base, "--xla"]).jit_compile is True
