@@ -198,7 +198,9 @@ def classification_dataset(
 
     Texts are packed `[CLS] A [SEP]` or `[CLS] A [SEP] B [SEP]` by
     `tokenizer.encode` inside `tf.data` (the longer segment is truncated
-    first when a pair does not fit).
+    first when a pair does not fit), once: the packed examples stay in
+    memory when they fit in 1 GB, so later epochs skip the tokenizer
+    (`keras_bert_impl.data.batching.encoded_batches`).
 
     Args:
         files: paths, folders or globs of CSV / TSV / JSON Lines files,
