@@ -2,10 +2,11 @@
 
 Keras' own `"auto"` means XLA off on a CPU-only machine and under
 `tf.distribute`. This package's `"auto"` picks the mode measured faster:
-XLA on GPU and TPU; on a CPU-only host, XLA for small float32 models and
-TensorFlow's own (oneDNN) kernels for larger ones and for 16-bit compute
-(measured in `benchmarks/bench_jit_auto.py`; the numbers are in the
-README's Performance section). `True` and `False` are always honoured.
+XLA on GPU and TPU; on a CPU-only host, XLA for the pretraining step of
+small float32 models and TensorFlow's own (oneDNN) kernels for larger
+ones, for fine-tuning steps and for 16-bit compute (measured in
+`benchmarks/bench_jit_auto.py`; the numbers are in the README's
+Performance section). `True` and `False` are always honoured.
 """
 
 import tensorflow as tf
@@ -14,31 +15,40 @@ JIT_CHOICES = (True, False, "auto")
 
 
 # On a CPU-only host, XLA's code generation beats TensorFlow's oneDNN
-# kernels only while the matmuls are small: float32 steps up to this
-# hidden size (tiny) gain from XLA, larger ones (mini and up) lose to the
-# oneDNN kernels, and 16-bit compute loses its gain under XLA at every
-# size (benchmarks/bench_jit_auto.py; README, Performance).
+# kernels only while the matmuls are small: float32 pretraining steps up
+# to this hidden size (tiny) gain from XLA, larger ones lose or tie; a
+# fine-tuning step (no vocabulary-sized MLM head to fuse) is faster on the
+# oneDNN kernels at every size, and 16-bit compute loses its gain under
+# XLA (benchmarks/bench_jit_auto.py; README, Performance).
 CPU_XLA_MAX_HIDDEN_DIM = 128
 
 
-def resolve_jit_compile(jit_compile, compute_dtypes, hidden_dim=None) -> bool:
+STEPS = ("pretraining", "fine-tuning")
+
+
+def resolve_jit_compile(
+    jit_compile, compute_dtypes, hidden_dim=None, step="pretraining"
+) -> bool:
     """This package's `jit_compile="auto"`: the mode measured faster.
 
-    With a GPU or TPU: XLA. On a CPU-only host: XLA for float32 models of
-    hidden size up to `CPU_XLA_MAX_HIDDEN_DIM`; TensorFlow's own kernels
-    for larger ones and for 16-bit compute.
+    With a GPU or TPU: XLA. On a CPU-only host: TensorFlow's own (oneDNN)
+    kernels for 16-bit compute and for fine-tuning steps at every size;
+    for float32 pretraining steps, XLA up to hidden size
+    `CPU_XLA_MAX_HIDDEN_DIM` (tiny), TensorFlow's kernels above.
 
     Args:
         jit_compile: `True`, `False` or `"auto"`.
         compute_dtypes: the compute dtypes of the model's layers.
         hidden_dim: optional int. The encoder's hidden size (unknown:
             treated as small).
+        step: `"pretraining"` (masked LM + NSP, and a bare encoder) or
+            `"fine-tuning"` (a task model's step).
 
     Returns:
         bool.
 
     Raises:
-        ValueError: any other `jit_compile`.
+        ValueError: any other `jit_compile` or `step`.
 
     Example:
     >>> resolve_jit_compile(True, ["bfloat16"])
@@ -47,7 +57,13 @@ def resolve_jit_compile(jit_compile, compute_dtypes, hidden_dim=None) -> bool:
     True
     >>> resolve_jit_compile("auto", ["float32"], hidden_dim=768)  # CPU
     False
+    >>> resolve_jit_compile("auto", ["float32"], 128, "fine-tuning")  # CPU
+    False
     """
+    if step not in STEPS:
+        raise ValueError(
+            f"`step` must be one of {STEPS}. Received: step={step!r}"
+        )
     if isinstance(jit_compile, bool):
         return jit_compile
     if jit_compile != "auto":
@@ -61,6 +77,8 @@ def resolve_jit_compile(jit_compile, compute_dtypes, hidden_dim=None) -> bool:
     if any(tf.config.list_physical_devices(kind) for kind in ("GPU", "TPU")):
         return True
     if set(compute_dtypes) & {"bfloat16", "float16"}:
+        return False
+    if step == "fine-tuning":
         return False
     return hidden_dim is None or hidden_dim <= CPU_XLA_MAX_HIDDEN_DIM
 
@@ -105,9 +123,10 @@ def compute_dtypes(model) -> set:
 
 
 def model_jit_compile(model, jit_compile) -> bool:
-    """`resolve_jit_compile` for a Keras model: its layers' compute dtypes
-    and its encoder's hidden size (the largest `hidden_dim` among its
-    layers, if any has one)."""
+    """`resolve_jit_compile` for a Keras model: its layers' compute dtypes,
+    its encoder's hidden size (the largest `hidden_dim` among its layers,
+    if any has one) and its kind of step (the model's `JIT_STEP`,
+    `"pretraining"` when it has none)."""
     layers = list(model._flatten_layers(include_self=True))
     sizes = [
         layer.hidden_dim
@@ -115,7 +134,10 @@ def model_jit_compile(model, jit_compile) -> bool:
         if isinstance(getattr(layer, "hidden_dim", None), int)
     ]
     return resolve_jit_compile(
-        jit_compile, compute_dtypes(model), max(sizes) if sizes else None
+        jit_compile,
+        compute_dtypes(model),
+        max(sizes) if sizes else None,
+        getattr(model, "JIT_STEP", "pretraining"),
     )
 
 

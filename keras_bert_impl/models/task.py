@@ -140,7 +140,12 @@ class BertTask(HealthMixin, XLADefaultMixin, keras.Model):
 
     Not used directly: see `BertClassifier`, `BertRegressor`,
     `BertTokenClassifier`, `BertQuestionAnswering`, `BertMultipleChoice`.
+    `compile()`'s default `jit_compile="auto"` resolves for a fine-tuning
+    step (`keras_bert_impl.runtime.resolve_jit_compile`: on a CPU-only
+    host, TensorFlow's kernels; on a GPU/TPU, XLA).
     """
+
+    JIT_STEP = "fine-tuning"
 
     def _task_config(self):
         return {}

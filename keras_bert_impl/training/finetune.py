@@ -107,7 +107,9 @@ class FinetuneConfig:
             `"val_accuracy"`. Defaults to `"val_loss"` with an evaluation
             set, else `"loss"`.
         jit_compile: `True`, `False` or `"auto"` (default): XLA-compile
-            the steps (`keras_bert_impl.runtime.resolve_jit_compile`).
+            the steps; `"auto"` compiles on a GPU/TPU, not on a CPU, where
+            a fine-tuning step was measured faster without XLA
+            (`keras_bert_impl.runtime.resolve_jit_compile`).
         tensorboard_update_freq: `"epoch"` or int (steps).
         task: optional str. A task of `keras_bert_impl.tasks.TASKS`.
         init: optional str. Starting weights: a Hugging Face folder, a TF1

@@ -248,9 +248,12 @@ def test_resolved_pretraining_config_records_the_xla_choice():
 
 
 def test_auto_jit_compile_follows_the_model_size_on_cpu():
-    """XLA for small float32 models only (tiny: 128 hidden), decided by the
-    encoder's hidden size, in `compile` and in `pretrain`'s config."""
+    """On a CPU-only host: XLA for the pretraining step of small float32
+    models only (tiny: 128 hidden), decided by the encoder's hidden size,
+    in `compile` and in `pretrain`'s config; never for a task model's
+    (fine-tuning) step, measured slower there at every size."""
     from keras_bert_impl.runtime import CPU_XLA_MAX_HIDDEN_DIM
+    from keras_bert_impl.runtime import resolve_jit_compile
     from keras_bert_impl.training.pretrain import PretrainingConfig
     from keras_bert_impl.training.pretrain import resolve_config
 
@@ -259,8 +262,16 @@ def test_auto_jit_compile_follows_the_model_size_on_cpu():
         config = kbi.BertConfig.preset(preset, vocabulary_size=50,
                                        max_sequence_length=16)  # fmt: skip
         assert (config.hidden_dim <= CPU_XLA_MAX_HIDDEN_DIM) is expected
-        model = kbi.BertClassifier(build_encoder(config), num_classes=2)
+        encoder = build_encoder(config)
+        model = kbi.BertPretrainer(encoder)
         model.compile()
         assert model.jit_compile is expected, preset
         run = PretrainingConfig(vocab="v", train=["c"], logdir="r")
         assert resolve_config(run, config).jit_compile is expected
+        classifier = kbi.BertClassifier(encoder, num_classes=2)
+        classifier.compile()
+        assert classifier.jit_compile is False, preset
+        classifier.compile(jit_compile=True)
+        assert classifier.jit_compile is True
+    with pytest.raises(ValueError, match="`step` must be one of"):
+        resolve_jit_compile("auto", ["float32"], 128, step="serving")

@@ -124,7 +124,8 @@ def test_fit_lowers_loss_then_keras_round_trip(
     `.keras` with identical predictions, the same config (label map
     included) and keeps training."""
     model, x, y, w, _ = _cases(tiny_config, tiny_inputs)[task]
-    model.compile(optimizer=keras.optimizers.Adam(1e-2))
+    # XLA asked for: a task model's "auto" is TensorFlow's kernels on CPU.
+    model.compile(optimizer=keras.optimizers.Adam(1e-2), jit_compile=True)
     assert model.jit_compile is True
     history = model.fit(x, y, sample_weight=w, batch_size=2, epochs=6,
                         verbose=0)  # fmt: skip
