@@ -64,18 +64,9 @@ def resolve_jit_compile(
         raise ValueError(
             f"`step` must be one of {STEPS}. Received: step={step!r}"
         )
-    if isinstance(jit_compile, bool):
-        return jit_compile
-    if jit_compile != "auto":
-        raise ValueError(
-            "`jit_compile` must be True, False or 'auto'. Received: "
-            f"jit_compile={jit_compile!r}"
-        )
-    # Physical devices: listing them does not initialize the TensorFlow
-    # runtime, which must stay unconfigured until a multi-worker strategy
-    # sets up its collective ops.
-    if any(tf.config.list_physical_devices(kind) for kind in ("GPU", "TPU")):
-        return True
+    fixed = _explicit_or_accelerator(jit_compile)
+    if fixed is not None:
+        return fixed
     if set(compute_dtypes) & {"bfloat16", "float16"}:
         return False
     if step == "fine-tuning":
@@ -101,6 +92,15 @@ def resolve_serving_jit_compile(jit_compile, precision: str) -> bool:
     >>> resolve_serving_jit_compile("auto", "bfloat16")  # CPU
     False
     """
+    fixed = _explicit_or_accelerator(jit_compile)
+    if fixed is not None:
+        return fixed
+    return precision not in ("bfloat16", "float16")
+
+
+def _explicit_or_accelerator(jit_compile):
+    """`jit_compile` when it is a bool, `True` for "auto" on a GPU/TPU
+    host, `None` for "auto" on a CPU-only host (the caller's rule)."""
     if isinstance(jit_compile, bool):
         return jit_compile
     if jit_compile != "auto":
@@ -108,9 +108,12 @@ def resolve_serving_jit_compile(jit_compile, precision: str) -> bool:
             "`jit_compile` must be True, False or 'auto'. Received: "
             f"jit_compile={jit_compile!r}"
         )
+    # Physical devices: listing them does not initialize the TensorFlow
+    # runtime, which must stay unconfigured until a multi-worker strategy
+    # sets up its collective ops.
     if any(tf.config.list_physical_devices(kind) for kind in ("GPU", "TPU")):
         return True
-    return precision not in ("bfloat16", "float16")
+    return None
 
 
 def compute_dtypes(model) -> set:

@@ -111,6 +111,7 @@ def encoded_batches(
     seed,
     drop_remainder,
     ragged=False,
+    length_buckets=None,
     finish=None,
 ):
     """Batches of encoded examples, tokenized once for all epochs.
@@ -135,8 +136,10 @@ def encoded_batches(
         num_examples, example_bytes: ints; the packed size estimate.
         batch_size, shuffle, seed, drop_remainder: as `shuffle_and_batch`.
         ragged: bool. Raw elements have ragged components.
-        finish: optional encoded batch -> batch (runs on every batch of
-            the result, e.g. `bucket_lengths`).
+        length_buckets: optional checked buckets: each batch's features
+            (the element, or its first component) are cut by
+            `bucket_lengths`.
+        finish: optional encoded batch -> batch, after the cut.
     """
     if num_examples * example_bytes <= CACHE_LIMIT_BYTES:
         batch = ds.ragged_batch if ragged else ds.batch
@@ -155,6 +158,13 @@ def encoded_batches(
             ds, num_examples, batch_size, shuffle, seed, drop_remainder, ragged
         )
         ds = ds.map(encode, num_parallel_calls=tf.data.AUTOTUNE)
+    if length_buckets is not None:
+
+        def cut(features, *rest):
+            features = bucket_lengths(features, length_buckets)
+            return (features, *rest) if rest else features
+
+        ds = ds.map(cut, num_parallel_calls=tf.data.AUTOTUNE)
     if finish is not None:
         ds = ds.map(finish, num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)

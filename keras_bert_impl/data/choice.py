@@ -21,7 +21,6 @@ import re
 import tensorflow as tf
 
 from keras_bert_impl.data.batching import PACKED_BYTES
-from keras_bert_impl.data.batching import bucket_lengths
 from keras_bert_impl.data.batching import check_buckets
 from keras_bert_impl.data.batching import check_lengths
 from keras_bert_impl.data.batching import encoded_batches
@@ -219,10 +218,6 @@ def choice_dataset(
         }
         return features if labels is None else (features, labels)
 
-    def finish(features, labels=None):
-        features = bucket_lengths(features, buckets)
-        return features if labels is None else (features, labels)
-
     ds = encoded_batches(
         tf.data.Dataset.from_tensor_slices(elements),
         encode,
@@ -232,7 +227,7 @@ def choice_dataset(
         shuffle=shuffle,
         seed=seed,
         drop_remainder=drop_remainder,
-        finish=None if buckets is None else finish,
+        length_buckets=buckets,
     )
     ds.num_choices = num_choices
     ds.num_examples = n

@@ -17,7 +17,6 @@ import tensorflow as tf
 
 from keras_bert_impl.data.batching import PACKED_BYTES
 from keras_bert_impl.data.batching import as_label_map
-from keras_bert_impl.data.batching import bucket_lengths
 from keras_bert_impl.data.batching import check_buckets
 from keras_bert_impl.data.batching import check_lengths
 from keras_bert_impl.data.batching import count_truncated
@@ -296,10 +295,6 @@ def classification_dataset(
         features = {k: tf.ensure_shape(v, shape) for k, v in features.items()}
         return features if labels is None else (features, labels)
 
-    def finish(features, labels=None):
-        features = bucket_lengths(features, buckets)
-        return features if labels is None else (features, labels)
-
     ds = encoded_batches(
         tf.data.Dataset.from_tensor_slices(elements),
         encode,
@@ -309,7 +304,7 @@ def classification_dataset(
         shuffle=shuffle,
         seed=seed,
         drop_remainder=drop_remainder,
-        finish=None if buckets is None else finish,
+        length_buckets=buckets,
     )
     ds.label_map = None if regression else label_map
     ds.num_examples = n

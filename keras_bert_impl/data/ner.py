@@ -44,7 +44,6 @@ import tensorflow as tf
 
 from keras_bert_impl.data.batching import PACKED_BYTES
 from keras_bert_impl.data.batching import as_label_map
-from keras_bert_impl.data.batching import bucket_lengths
 from keras_bert_impl.data.batching import check_buckets
 from keras_bert_impl.data.batching import check_lengths
 from keras_bert_impl.data.batching import count_truncated
@@ -383,7 +382,8 @@ def _elements(sentences, label_map):
 
 def _aligned(
     sentences, tokenizer, label_map, max_seq_length, batch_size=256,
-    shuffle=False, seed=0, drop_remainder=False, finish=None,
+    shuffle=False, seed=0, drop_remainder=False, length_buckets=None,
+    finish=None,
 ):  # fmt: skip
     """Batches of aligned sentences (dicts of `(b, max_seq_length)`)."""
     if max_seq_length < 3:
@@ -407,6 +407,7 @@ def _aligned(
         seed=seed,
         drop_remainder=drop_remainder,
         ragged=True,
+        length_buckets=length_buckets,
         finish=finish,
     )
 
@@ -489,13 +490,11 @@ def ner_dataset(
     keys = ("token_ids", "segment_ids", "padding_mask")
 
     def split(e):
-        if buckets is not None:
-            e = bucket_lengths(e, buckets)
         return {k: e[k] for k in keys}, e["labels"], e["sample_weight"]
 
     ds = _aligned(
         sentences, tokenizer, label_map, max_seq_length, batch_size,
-        shuffle, seed, drop_remainder, finish=split,
+        shuffle, seed, drop_remainder, length_buckets=buckets, finish=split,
     )  # fmt: skip
     ds.label_map = label_map
     ds.num_examples = len(sentences)
