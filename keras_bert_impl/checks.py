@@ -6,6 +6,25 @@ batch_size=0"), so a mistake surfaces before any graph is built.
 """
 
 
+def check_jit_compile(value):
+    """`value` if it is `True`, `False` or `"auto"`.
+
+    Example:
+    >>> check_jit_compile("auto")
+    'auto'
+    >>> check_jit_compile("yes")
+    Traceback (most recent call last):
+    ...
+    ValueError: `jit_compile` must be True, False or 'auto'. Received: jit_compile='yes'
+    """  # noqa: E501
+    if not (isinstance(value, bool) or value == "auto"):
+        raise ValueError(
+            "`jit_compile` must be True, False or 'auto'. Received: "
+            f"jit_compile={value!r}"
+        )
+    return value
+
+
 def is_positive_int(value) -> bool:
     """True for a positive `int` (a `bool` is not one)."""
     return isinstance(value, int) and not isinstance(value, bool) and value > 0

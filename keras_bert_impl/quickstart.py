@@ -36,6 +36,7 @@ import time
 from typing import Any
 
 from keras_bert_impl import run_files
+from keras_bert_impl.checks import check_jit_compile
 from keras_bert_impl.checks import check_positive_int
 from keras_bert_impl.paths import prepare_output
 
@@ -98,7 +99,10 @@ class QuickstartConfig:
         finetune_validation_freq: int. Epochs between held-out
             evaluations logged to TensorBoard (the reported accuracy is
             measured after the last epoch).
-        jit_compile: bool. XLA-compile training steps and the export.
+        jit_compile: `True`, `False` or `"auto"` (default): XLA for each
+            compiled step as `keras_bert_impl.runtime` decides for it (on
+            a CPU: the tiny float32 pretraining step and the float32
+            export, not the fine-tuning steps).
         seed: int. Seeds the split-independent parts (weights, masks,
             shuffling).
         sentences: list of str. Raw sentences the reloaded export
@@ -128,7 +132,7 @@ class QuickstartConfig:
     finetune_learning_rate: float = 1e-3
     finetune_encoder_dropout: float = 0.1
     finetune_validation_freq: int = 10
-    jit_compile: bool = True
+    jit_compile: bool | str = "auto"
     seed: int = 0
     sentences: list[str] = dataclasses.field(
         default_factory=lambda: list(DEFAULT_SENTENCES)
@@ -223,6 +227,7 @@ class QuickstartConfig:
                 "`pretrain_short_fraction` must be in [0, 1). Received: "
                 f"pretrain_short_fraction={self.pretrain_short_fraction!r}"
             )
+        check_jit_compile(self.jit_compile)
         if self.version is not None and self.version < 1:
             raise ValueError(
                 "`version` must be a positive integer or None (next free "

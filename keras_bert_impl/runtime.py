@@ -11,8 +11,7 @@ Performance section). `True` and `False` are always honoured.
 
 import tensorflow as tf
 
-JIT_CHOICES = (True, False, "auto")
-
+from keras_bert_impl.checks import check_jit_compile
 
 # On a CPU-only host, XLA's code generation beats TensorFlow's oneDNN
 # kernels only while the matmuls are small: float32 pretraining steps up
@@ -101,13 +100,8 @@ def resolve_serving_jit_compile(jit_compile, precision: str) -> bool:
 def _explicit_or_accelerator(jit_compile):
     """`jit_compile` when it is a bool, `True` for "auto" on a GPU/TPU
     host, `None` for "auto" on a CPU-only host (the caller's rule)."""
-    if isinstance(jit_compile, bool):
+    if isinstance(check_jit_compile(jit_compile), bool):
         return jit_compile
-    if jit_compile != "auto":
-        raise ValueError(
-            "`jit_compile` must be True, False or 'auto'. Received: "
-            f"jit_compile={jit_compile!r}"
-        )
     # Physical devices: listing them does not initialize the TensorFlow
     # runtime, which must stay unconfigured until a multi-worker strategy
     # sets up its collective ops.

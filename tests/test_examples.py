@@ -95,6 +95,20 @@ def test_quickstart_config_errors(tmp_path):
         QuickstartConfig(finetune_seq_length=1024).validate()
     with pytest.raises(ValueError, match="max_documents=10"):
         QuickstartConfig(max_documents=10).validate()
+    with pytest.raises(ValueError, match="jit_compile='yes'"):
+        QuickstartConfig(jit_compile="yes").validate()
+
+
+def test_quickstart_jit_flags():
+    """`auto` by default (each step's measured rule); --jit / --no-jit."""
+    from keras_bert_impl import cli
+    from keras_bert_impl.cli.quickstart import to_config
+
+    parser = cli.build_parser()
+    for extra, expected in (([], "auto"), (["--jit"], True),
+                            (["--no-jit"], False)):  # fmt: skip
+        args = parser.parse_args(["quickstart", *extra])
+        assert to_config(args).jit_compile == expected
 
 
 def test_bbc_news_split():

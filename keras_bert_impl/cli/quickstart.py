@@ -6,6 +6,7 @@ The same pipeline as `examples/quickstart.py` (see
 
 import argparse
 
+from keras_bert_impl.cli import add_jit_options
 from keras_bert_impl.quickstart import QuickstartConfig
 
 _DEFAULTS = QuickstartConfig()
@@ -79,13 +80,7 @@ def register(subparsers) -> argparse.ArgumentParser:
         default=_DEFAULTS.seed,
         help="seeds weights, masks and shuffling",
     )
-    add(
-        "--no-jit",
-        dest="jit_compile",
-        action="store_false",
-        help="do not XLA-compile training and the export (default: "
-        "compile)%(default).0s",
-    )
+    add_jit_options(add, "training and the export")
     add(
         "--quiet",
         action="store_true",

@@ -47,12 +47,12 @@ from keras_bert_impl.checkpoints.resolve import load_encoder
 from keras_bert_impl.checkpoints.resolve import load_tokenizer
 from keras_bert_impl.checkpoints.resolve import vocabulary_size_of
 from keras_bert_impl.checks import check_fraction
+from keras_bert_impl.checks import check_jit_compile
 from keras_bert_impl.checks import check_positive_int
 from keras_bert_impl.config import BertConfig
 from keras_bert_impl.models.encoder import build_encoder
 from keras_bert_impl.optimizers.recipe import create_finetune_optimizer
 from keras_bert_impl.paths import StagedFolder
-from keras_bert_impl.runtime import JIT_CHOICES
 from keras_bert_impl.runtime import compute_dtypes
 from keras_bert_impl.tasks import OPTION_DEFAULTS
 from keras_bert_impl.tasks import get_task
@@ -192,11 +192,7 @@ class FinetuneConfig:
                 "`weight_decay` must be >= 0. Received: "
                 f"weight_decay={self.weight_decay!r}"
             )
-        if self.jit_compile not in JIT_CHOICES:
-            raise ValueError(
-                "`jit_compile` must be True, False or 'auto'. Received: "
-                f"jit_compile={self.jit_compile!r}"
-            )
+        check_jit_compile(self.jit_compile)
         if self.dtype not in DTYPES:
             raise ValueError(
                 f"`dtype` must be one of {DTYPES}. Received: "
