@@ -138,7 +138,14 @@ def _extract(archive, names, member, target, read):
             out = tmp / "x" / rel if rel else tmp / "x"
             out.parent.mkdir(parents=True, exist_ok=True)
             out.write_bytes(read(names[name]))
-        os.replace(tmp / "x", target)
+        try:
+            os.replace(tmp / "x", target)
+        except OSError:
+            # Another process extracted the same folder between our check
+            # and now (a folder cannot replace a non-empty one): theirs is
+            # complete, because it, too, arrived by one rename.
+            if not target.is_dir():
+                raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
