@@ -115,12 +115,12 @@ class QuickstartConfig:
     version: int | None = None
     vocab_size: int = 5000
     max_documents: int | None = None
-    pretrain_steps: int = 4400
+    pretrain_steps: int = 4000
     pretrain_steps_per_epoch: int | None = None
     pretrain_batch_size: int = 32
     pretrain_seq_length: int = 128
     pretrain_short_seq_length: int | None = 64
-    pretrain_short_fraction: float = 0.82
+    pretrain_short_fraction: float = 0.7
     pretrain_learning_rate: float = 1e-3
     pretrain_dropout: float = 0.0
     pretrain_validation_steps: int = 20
