@@ -15,7 +15,6 @@ One JSON line goes to `benchmarks/results/grappler_fusions.jsonl`.
 """
 
 import argparse
-import collections
 import os
 import sys
 import tempfile
@@ -25,53 +24,12 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 import common  # noqa: E402
 import tensorflow as tf  # noqa: E402
-from tensorflow.core.protobuf import config_pb2  # noqa: E402
-from tensorflow.core.protobuf import meta_graph_pb2  # noqa: E402
-from tensorflow.python.grappler import cluster as grappler_cluster  # noqa: E402
-from tensorflow.python.grappler import tf_optimizer  # noqa: E402
 
 # The unfused pieces worth counting (every fused op, `_*`, is counted with
 # the ops it absorbed).
 PIECES = ("MatMul", "BatchMatMulV2", "BiasAdd", "Erf", "Erfc", "Mean",
           "SquaredDifference", "Rsqrt", "Softmax", "Einsum", "AddV2",
           "Mul")  # fmt: skip
-
-
-def optimized_ops(concrete):
-    """Op counts of `concrete`'s graph after Grappler (functions inlined)."""
-    graph = concrete.graph
-    with graph.as_default():
-        meta = tf.compat.v1.train.export_meta_graph(
-            graph_def=graph.as_graph_def(), graph=graph
-        )
-    # Placed on the CPU, as the placer does before Grappler runs in a
-    # session: the remapper only fuses nodes it knows are on a CPU.
-    device = "/job:localhost/replica:0/task:0/device:CPU:0"
-    for node in meta.graph_def.node:
-        node.device = device
-    for function in meta.graph_def.library.function:
-        for node in function.node_def:
-            node.device = device
-    fetch = meta_graph_pb2.CollectionDef()
-    for tensor in concrete.outputs:
-        fetch.node_list.value.append(tensor.name)
-    meta.collection_def["train_op"].CopyFrom(fetch)
-    config = config_pb2.ConfigProto()
-    rewriter = config.graph_options.rewrite_options
-    rewriter.min_graph_nodes = -1  # optimize however small
-    optimized = tf_optimizer.OptimizeGraph(
-        config, meta, cluster=grappler_cluster.Cluster()
-    )
-    nodes = list(optimized.node)
-    for function in optimized.library.function:
-        nodes.extend(function.node_def)
-    counts = collections.Counter(n.op for n in nodes)
-    fused = collections.Counter(
-        "+".join([n.op] + [f.decode() for f in n.attr["fused_ops"].list.s])
-        for n in nodes
-        if n.op.startswith("_")
-    )
-    return counts, fused
 
 
 def main():
@@ -83,6 +41,7 @@ def main():
     from keras_bert_impl.checkpoints.resolve import load_encoder
     from keras_bert_impl.checkpoints.resolve import load_tokenizer
     from keras_bert_impl.export import export_savedmodel
+    from keras_bert_impl.export.graph_ops import grappler_ops
 
     folder = str(assets.asset_path(assets.MINILM, assets.MINILM_DIR))
     encoder = load_encoder(folder)
@@ -99,7 +58,7 @@ def main():
                 precision=precision,
             )  # fmt: skip
             loaded = tf.saved_model.load(path)
-            counts, fused = optimized_ops(loaded.signatures["from_ids"])
+            counts, fused = grappler_ops(loaded.signatures["from_ids"])
             kept = {k: counts[k] for k in PIECES if counts.get(k)}
             result["ops"][precision] = kept
             result.setdefault("fused", {})[precision] = dict(fused)

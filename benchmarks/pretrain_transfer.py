@@ -130,7 +130,25 @@ from finetune_data import bbc_rows  # noqa: E402
 from finetune_data import ensure  # noqa: E402
 from finetune_data import rotten_tomatoes_rows  # noqa: E402
 
+from keras_bert_impl import BertConfig  # noqa: E402
+from keras_bert_impl import BertTokenizer  # noqa: E402
 from keras_bert_impl import assets  # noqa: E402
+from keras_bert_impl.data.labels import LabelMap  # noqa: E402
+from keras_bert_impl.data.ner import read_peoples_daily  # noqa: E402
+from keras_bert_impl.data.pretraining import pretraining_dataset  # noqa: E402
+from keras_bert_impl.models.encoder import build_encoder  # noqa: E402
+from keras_bert_impl.optimizers.recipe import create_optimizer  # noqa: E402
+from keras_bert_impl.tokenization.vocab import read_vocab  # noqa: E402
+from keras_bert_impl.tokenization.vocab_learning import build_vocab  # noqa: E402
+from keras_bert_impl.training.evaluate import evaluate_model  # noqa: E402
+from keras_bert_impl.training.finetune import FinetuneConfig  # noqa: E402
+from keras_bert_impl.training.finetune import build_task_model  # noqa: E402
+from keras_bert_impl.training.finetune import finetune  # noqa: E402
+from keras_bert_impl.training.finetune import run_tokenizer  # noqa: E402
+from keras_bert_impl.training.pretrain import PretrainingConfig  # noqa: E402
+from keras_bert_impl.training.pretrain import PretrainingModel  # noqa: E402
+from keras_bert_impl.training.pretrain import pretrain  # noqa: E402
+from keras_bert_impl.training.task_data import task_dataset  # noqa: E402
 
 CHATTERBOT = "chatterbot-corpus==1.3.3"
 ZH_VOCAB = os.path.join(ROOT, "tests", "data", "vocab", "chinese.txt")
@@ -375,7 +393,6 @@ def english_data(work, max_documents=None, chitchat_share=None):
 
 def chinese_data(work, max_documents=None):
     """Writes the Chinese pretraining corpus and held-out text."""
-    from keras_bert_impl.data.ner import read_peoples_daily
 
     splits = os.path.join(ensure(), "peoples_daily")
     pool = [
@@ -465,7 +482,6 @@ class PretrainPlan:
 
 def _bert_config(plan, vocabulary_size):
     """The preset with the plan's dropout (also attention dropout)."""
-    from keras_bert_impl import BertConfig
 
     return BertConfig.preset(
         plan.model, vocabulary_size=vocabulary_size,
@@ -500,11 +516,6 @@ class Curve(keras.callbacks.Callback):
 def _calibrate(plan, cache_dir, steps=(24, 12)):
     """Steady seconds per step (and first-step seconds, the compile) at the
     short and the long length, with the pretraining model and data."""
-    from keras_bert_impl import BertTokenizer
-    from keras_bert_impl.data.pretraining import pretraining_dataset
-    from keras_bert_impl.models.encoder import build_encoder
-    from keras_bert_impl.optimizers.recipe import create_optimizer
-    from keras_bert_impl.training.pretrain import PretrainingModel
 
     tok = BertTokenizer(plan.vocab)
     keras.utils.set_random_seed(0)
@@ -579,8 +590,6 @@ def _schedule(plan, steps):
 
 def _held_out_baseline(plan, config):
     """Most frequent masked token on the library's validation batches."""
-    from keras_bert_impl import BertTokenizer
-    from keras_bert_impl.data.pretraining import pretraining_dataset
 
     tok = BertTokenizer(plan.vocab)
     ds = pretraining_dataset(
@@ -606,9 +615,6 @@ def _held_out_baseline(plan, config):
 
 def run_pretraining(plan, report_only=False):
     """Calibrates (with `plan.minutes`), pretrains, returns the record."""
-    from keras_bert_impl.tokenization.vocab import read_vocab
-    from keras_bert_impl.training.pretrain import PretrainingConfig
-    from keras_bert_impl.training.pretrain import pretrain
 
     record_path = os.path.join(os.path.dirname(plan.logdir), "pretrain.json")
     if os.path.exists(record_path):
@@ -727,13 +733,6 @@ def finetune_once(task, init, vocab, train_file, test_file, label_names,
     model on the test file, with plain graph execution and batches of 64
     (one compile fewer per run; the numbers do not depend on it).
     """
-    from keras_bert_impl.data.labels import LabelMap
-    from keras_bert_impl.training.evaluate import evaluate_model
-    from keras_bert_impl.training.finetune import FinetuneConfig
-    from keras_bert_impl.training.finetune import build_task_model
-    from keras_bert_impl.training.finetune import finetune
-    from keras_bert_impl.training.finetune import run_tokenizer
-    from keras_bert_impl.training.task_data import task_dataset
 
     _, _, length, file_format = TASKS[task]
     config = FinetuneConfig(
@@ -798,7 +797,6 @@ def finetune_all(args, en, zh, pretrained, work):
     appends each to `work/finetune_runs.jsonl` and skips those there
     (keyed by the pretraining run and recipe too, so a changed
     pretraining run is fine-tuned again)."""
-    from keras_bert_impl.data.ner import read_peoples_daily
 
     runs_path = os.path.join(work, "finetune_runs.jsonl")
     done = {}
@@ -1234,8 +1232,6 @@ def main(argv=None):
         "differs_from_full_spec": differs,
         "is_full_spec": not differs,
     }
-
-    from keras_bert_impl.tokenization.vocab_learning import build_vocab
 
     data, pretrained = {}, {}
     if "en" in languages:

@@ -86,3 +86,57 @@ def xla_functions(path: str) -> dict[str, set[str]]:
             if function.attr["_XlaMustCompile"].b:
                 result[name] = _ops_of(library, name, set())
     return result
+
+
+def grappler_ops(concrete) -> tuple[dict[str, int], dict[str, int]]:
+    """What Grappler makes of a graph on this CPU: op counts and fusions.
+
+    Runs Grappler with the session defaults (TF Serving's; functions
+    inlined, as at load) on `concrete`'s graph, every node placed on the
+    CPU as the placer does before Grappler runs (the remapper fuses only
+    nodes it knows are on a CPU). A fused op is named with what it
+    absorbed, e.g. `"_FusedMatMul+BiasAdd+GeluExact"`.
+
+    Args:
+        concrete: a `tf.function`'s concrete function (e.g. a loaded
+            SavedModel's signature).
+
+    Returns:
+        (op type -> count, fused op -> count) of the optimized graph.
+    """
+    import tensorflow as tf
+    from tensorflow.core.protobuf import config_pb2
+    from tensorflow.core.protobuf import meta_graph_pb2
+    from tensorflow.python.grappler import cluster as grappler_cluster
+    from tensorflow.python.grappler import tf_optimizer
+
+    graph = concrete.graph
+    with graph.as_default():
+        meta = tf.compat.v1.train.export_meta_graph(
+            graph_def=graph.as_graph_def(), graph=graph
+        )
+    device = "/job:localhost/replica:0/task:0/device:CPU:0"
+    for node in meta.graph_def.node:
+        node.device = device
+    for function in meta.graph_def.library.function:
+        for node in function.node_def:
+            node.device = device
+    fetch = meta_graph_pb2.CollectionDef()
+    for tensor in concrete.outputs:
+        fetch.node_list.value.append(tensor.name)
+    meta.collection_def["train_op"].CopyFrom(fetch)
+    config = config_pb2.ConfigProto()
+    config.graph_options.rewrite_options.min_graph_nodes = -1  # any size
+    optimized = tf_optimizer.OptimizeGraph(
+        config, meta, cluster=grappler_cluster.Cluster()
+    )
+    nodes = list(optimized.node)
+    for function in optimized.library.function:
+        nodes.extend(function.node_def)
+    counts = collections.Counter(n.op for n in nodes)
+    fused = collections.Counter(
+        "+".join([n.op] + [f.decode() for f in n.attr["fused_ops"].list.s])
+        for n in nodes
+        if n.op.startswith("_")
+    )
+    return dict(counts), dict(fused)

@@ -151,21 +151,28 @@ class TransformerEncoderBlock(keras.layers.Layer):
         self.built = True
 
     def _split_heads(self, x, batch_size, seq_len):
-        # (batch, seq, hidden) -> (batch, heads, seq, head_dim)
+        # (batch * seq, hidden) -> (batch, heads, seq, head_dim)
         x = ops.reshape(x, (batch_size, seq_len, self.num_heads, self.head_dim))
         return ops.transpose(x, (0, 2, 1, 3))
 
-    def _attention(self, x, padding_mask, training, queries=None):
-        # `queries`: optional (batch, num_queries, hidden) rows of `x` to
-        # attend from (keys and values always cover all of `x`).
-        batch_size, seq_len = ops.shape(x)[0], ops.shape(x)[1]
-        queries = x if queries is None else queries
-        num_queries = ops.shape(queries)[1]
+    def _rows(self, x):
+        # (batch, seq, hidden) -> (batch * seq, hidden): every dense layer
+        # runs on 2-D rows, so its MatMul feeds its BiasAdd directly and
+        # Grappler's remapper fuses them (+ the activation) into one
+        # `_FusedMatMul` for TensorFlow's kernels; on 3-D input Keras'
+        # `tensordot` puts a Reshape between them and nothing fuses.
+        return ops.reshape(x, (-1, self.hidden_dim))
+
+    def _attention(self, rows, query_rows, sizes, padding_mask, training):
+        # `rows`: (batch * seq, hidden) keys and values; `query_rows`:
+        # (batch * num_queries, hidden); `sizes`: (batch, seq, num_queries).
+        # Returns (batch * num_queries, hidden).
+        batch_size, seq_len, num_queries = sizes
         q = self._split_heads(
-            self.query_dense(queries), batch_size, num_queries
+            self.query_dense(query_rows), batch_size, num_queries
         )
-        k = self._split_heads(self.key_dense(x), batch_size, seq_len)
-        v = self._split_heads(self.value_dense(x), batch_size, seq_len)
+        k = self._split_heads(self.key_dense(rows), batch_size, seq_len)
+        v = self._split_heads(self.value_dense(rows), batch_size, seq_len)
         scores = ops.matmul(q, ops.transpose(k, (0, 1, 3, 2)))
         # Softmax in float32 whatever the compute dtype.
         scores = ops.cast(scores, "float32") / math.sqrt(self.head_dim)
@@ -178,24 +185,41 @@ class TransformerEncoderBlock(keras.layers.Layer):
         )
         context = ops.matmul(probs, v)  # (batch, heads, queries, head_dim)
         context = ops.reshape(
-            ops.transpose(context, (0, 2, 1, 3)),
-            (batch_size, num_queries, self.hidden_dim),
+            ops.transpose(context, (0, 2, 1, 3)), (-1, self.hidden_dim)
         )
         return self.attention_output_dense(context)
 
     def _feed_forward(self, x, training):
+        # `x`: (batch * seq, hidden) rows.
         h = self._activation_fn(self.intermediate_dense(x))
         h = self.output_dense(h)
         return self.output_layer_norm(
             x + self.output_dropout(h, training=training)
         )
 
-    def call(self, inputs, padding_mask=None, training=None):
-        attended = self._attention(inputs, padding_mask, training)
+    def _block(self, inputs, queries, padding_mask, training):
+        # Attention from `queries` (rows of `inputs`; None: all of them),
+        # then the feed-forward, on 2-D rows; returns (batch, num_queries,
+        # hidden).
+        batch_size, seq_len = ops.shape(inputs)[0], ops.shape(inputs)[1]
+        rows = self._rows(inputs)
+        if queries is None:
+            num_queries, query_rows = seq_len, rows
+        else:
+            num_queries, query_rows = ops.shape(queries)[1], self._rows(queries)
+        attended = self._attention(
+            rows, query_rows, (batch_size, seq_len, num_queries),
+            padding_mask, training,
+        )  # fmt: skip
         x = self.attention_layer_norm(
-            inputs + self.attention_output_dropout(attended, training=training)
+            query_rows
+            + self.attention_output_dropout(attended, training=training)
         )
-        return self._feed_forward(x, training)
+        x = self._feed_forward(x, training)
+        return ops.reshape(x, (batch_size, num_queries, self.hidden_dim))
+
+    def call(self, inputs, padding_mask=None, training=None):
+        return self._block(inputs, None, padding_mask, training)
 
     def call_at_positions(
         self, inputs, positions, padding_mask=None, training=None
@@ -221,11 +245,7 @@ class TransformerEncoderBlock(keras.layers.Layer):
         inputs = ops.cast(inputs, self.compute_dtype)
         positions = ops.cast(positions, "int32")[:, :, None]
         rows = ops.take_along_axis(inputs, positions, axis=1)
-        attended = self._attention(inputs, padding_mask, training, rows)
-        x = self.attention_layer_norm(
-            rows + self.attention_output_dropout(attended, training=training)
-        )
-        return self._feed_forward(x, training)
+        return self._block(inputs, rows, padding_mask, training)
 
     def compute_output_shape(self, inputs_shape, padding_mask_shape=None):
         return tuple(inputs_shape)

@@ -89,7 +89,13 @@ def test_plain_attention_equals_keras_dot_product_attention():
     mask[1, 6:] = 0
     mask[2, 3:] = 0
     block(x, padding_mask=mask)  # builds
-    ours = block._attention(x, mask, training=False)
+
+    def attention(mask):  # the block's own, on its 2-D rows
+        rows = x.reshape(30, 32)
+        out = block._attention(rows, rows, (3, 10, 10), mask, training=False)
+        return keras.ops.reshape(out, (3, 10, 32))
+
+    ours = attention(mask)
 
     def heads(dense):  # (batch, seq, heads, head_dim)
         return keras.ops.reshape(dense(x), (3, 10, 4, 8))
@@ -109,9 +115,42 @@ def test_plain_attention_equals_keras_dot_product_attention():
         atol=1e-5,
     )
     # The padded keys matter: masking them changes the result.
-    unmasked = block._attention(x, np.ones_like(mask), training=False)
+    unmasked = attention(np.ones_like(mask))
     assert not np.allclose(
         keras.ops.convert_to_numpy(unmasked)[1],
         keras.ops.convert_to_numpy(ours)[1],
         atol=1e-3,
     )
+
+
+@pytest.mark.parametrize("activation", ["gelu", "relu"])
+def test_dense_layers_fuse_with_bias_and_activation_in_grappler(activation):
+    # Served without XLA (and trained from mini up), the block runs on
+    # TensorFlow's kernels after Grappler: each of its six dense layers
+    # must become one `_FusedMatMul` with its bias (the feed-forward's
+    # first one with its activation too), not a MatMul + BiasAdd pair.
+    from keras_bert_impl.export.graph_ops import grappler_ops
+    from keras_bert_impl.layers.encoder_block import TransformerEncoderBlock
+
+    blocks = [
+        TransformerEncoderBlock(4, 64, activation=activation) for _ in range(2)
+    ]
+
+    @tf.function(
+        input_signature=[
+            tf.TensorSpec([None, None, 32]),
+            tf.TensorSpec([None, None], tf.int32),
+        ]
+    )
+    def forward(x, mask):
+        for block in blocks:
+            x = block(x, padding_mask=mask)
+        return x
+
+    counts, fused = grappler_ops(forward.get_concrete_function())
+    fused_act = {"gelu": "GeluExact", "relu": "Relu"}[activation]
+    assert fused == {
+        "_FusedMatMul+BiasAdd": 2 * 5,
+        f"_FusedMatMul+BiasAdd+{fused_act}": 2,
+    }, (fused, counts)
+    assert "BiasAdd" not in counts and "MatMul" not in counts, counts
