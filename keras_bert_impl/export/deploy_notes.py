@@ -7,8 +7,9 @@ everything there but its warmup file, and they move with the version):
   for `--enable_batching --batching_parameters_file=...`. Its allowed
   batch sizes are the export's own batch buckets (the graph pads every
   batch to a power of two, so a server batching to other sizes would pad
-  twice), up to `MAX_BATCH_SIZE`, the largest batch measured to still
-  raise throughput (`benchmarks/bench_serving_e2e.py`).
+  twice), up to `max_batch_size(max_length)`: the largest batch whose
+  rows x `max_length` stays within `MAX_BATCH_TOKENS`, measured on real
+  text (`benchmarks/bench_serving_e2e.py`).
 * `SERVING.md`: the flags to start TF Serving with for this export (XLA,
   threads, batching), and how it was compiled (precision, length
   buckets), so an operator does not have to read this package.
@@ -18,35 +19,62 @@ import os
 
 NOTES_FILE = "SERVING.md"
 BATCHING_FILE = "batching_parameters.txt"
-# The largest batch that still raised sentences/s on real text in
-# benchmarks/bench_serving_e2e.py (batch 1 -> 8 -> 32 all gained).
+# Batching on real text (benchmarks/bench_serving_e2e.py, 2026-12-06, the
+# default export of all-MiniLM-L6-v2, 2 cores): at 128 tokens sentences/s
+# rose from batch 1 to 8 to 32; at 512 tokens batch 32 was slower per
+# sentence than batch 1 and batch 8 the fastest. A batch pays while its
+# rows x length stays within about 4,096 tokens (32 x 128 = 8 x 512).
+MAX_BATCH_TOKENS = 4096
 MAX_BATCH_SIZE = 32
 # How long a request waits for others to fill a batch: 2 ms costs a
 # batch-1 client under 10% of a MiniLM call (~20 ms) on 2 cores.
 BATCH_TIMEOUT_MICROS = 2000
 
 
-def batching_parameters(num_cores: int | None = None) -> str:
-    """The `BatchingParameters` text proto of an export.
+def max_batch_size(max_length: int) -> int:
+    """The largest power-of-two batch within `MAX_BATCH_TOKENS` tokens.
+
+    At least 1 and at most `MAX_BATCH_SIZE`.
 
     Example:
-    >>> print(batching_parameters(num_cores=4))  # doctest: +ELLIPSIS
-    max_batch_size { value: 32 }
+    >>> max_batch_size(128), max_batch_size(512), max_batch_size(64)
+    (32, 8, 32)
+    """
+    size = 1
+    while (
+        size * 2 <= MAX_BATCH_SIZE and size * 2 * max_length <= MAX_BATCH_TOKENS
+    ):
+        size *= 2
+    return size
+
+
+def batching_parameters(max_length: int, num_cores: int | None = None) -> str:
+    """The `BatchingParameters` text proto of an export.
+
+    Args:
+        max_length: int. The export's maximum tokens per input.
+        num_cores: optional int. Batch threads (default: this host's).
+
+    Example:
+    >>> print(batching_parameters(512, num_cores=4))
+    max_batch_size { value: 8 }
     batch_timeout_micros { value: 2000 }
     num_batch_threads { value: 4 }
     max_enqueued_batches { value: 100 }
     allowed_batch_sizes: 1
-    ...
-    allowed_batch_sizes: 32
+    allowed_batch_sizes: 2
+    allowed_batch_sizes: 4
+    allowed_batch_sizes: 8
     pad_variable_length_inputs: false
     """
     cores = num_cores or os.cpu_count() or 1
+    largest = max_batch_size(max_length)
     sizes, size = [], 1
-    while size <= MAX_BATCH_SIZE:
+    while size <= largest:
         sizes.append(size)
         size *= 2
     lines = [
-        f"max_batch_size {{ value: {MAX_BATCH_SIZE} }}",
+        f"max_batch_size {{ value: {largest} }}",
         f"batch_timeout_micros {{ value: {BATCH_TIMEOUT_MICROS} }}",
         f"num_batch_threads {{ value: {cores} }}",
         "max_enqueued_batches { value: 100 }",
@@ -107,8 +135,10 @@ def serving_notes(
         f"({cores} on the exporting host; set the serving host's), inter-op "
         "1: one model call uses every core, concurrency comes from "
         "batching.\n\n"
-        f"Batching (`{BATCHING_FILE}`): batches of up to {MAX_BATCH_SIZE} "
-        "rows, in the export's own power-of-two sizes; a request waits at "
+        f"Batching (`{BATCHING_FILE}`): batches of up to "
+        f"{max_batch_size(max_length)} rows (measured: beyond "
+        f"{MAX_BATCH_TOKENS} tokens a batch stops paying on a CPU), in the "
+        "export's own power-of-two sizes; a request waits at "
         f"most {BATCH_TIMEOUT_MICROS} microseconds for company.\n"
     )
 
@@ -126,7 +156,7 @@ def write_deploy_notes(
     folder = os.path.join(export_dir, "assets.extra")
     os.makedirs(folder, exist_ok=True)
     texts = {
-        BATCHING_FILE: batching_parameters(),
+        BATCHING_FILE: batching_parameters(max_length),
         NOTES_FILE: serving_notes(
             name, jit_compile, precision, length_buckets, max_length
         ),
