@@ -19,11 +19,11 @@ import os
 
 NOTES_FILE = "SERVING.md"
 BATCHING_FILE = "batching_parameters.txt"
-# Batching on real text (benchmarks/bench_serving_e2e.py, 2026-12-06, the
-# default export of all-MiniLM-L6-v2, 2 cores): at 128 tokens sentences/s
-# rose from batch 1 to 8 to 32; at 512 tokens batch 32 was slower per
-# sentence than batch 1 and batch 8 the fastest. A batch pays while its
-# rows x length stays within about 4,096 tokens (32 x 128 = 8 x 512).
+# Batching on real text (benchmarks/bench_serving_e2e.py, 2026-12-06,
+# all-MiniLM-L6-v2 exports, 2 cores): on 128-token articles batch 32 served
+# 1.31-1.72x the sentences/s of batch 1; at 512 tokens batch 8 and 32 were
+# 0.87-1.23x and 0.88-1.11x batch 1, no gain. Batches pay up to about
+# 4,096 tokens (32 rows x 128); past that they only add latency.
 MAX_BATCH_TOKENS = 4096
 MAX_BATCH_SIZE = 32
 # How long a request waits for others to fill a batch: 2 ms costs a

@@ -134,9 +134,14 @@ def test_batching_file_and_notes(classifier_export):
     }  # fmt: skip
     allowed = [int(n) for n in re.findall(r"^allowed_batch_sizes: (\d+)$",
                                           text, re.M)]  # fmt: skip
-    assert allowed == [1, 2, 4, 8, 16, 32]
-    assert allowed[-1] == int(fields["max_batch_size"])
     notes = (extra / deploy_notes.NOTES_FILE).read_text()
+    # Sized by the export's own max_length (rows x length within the
+    # measured token budget).
+    max_length = int(re.search(r"longer than (\d+) tokens", notes)[1])
+    largest = deploy_notes.max_batch_size(max_length)
+    assert largest * max_length <= deploy_notes.MAX_BATCH_TOKENS
+    assert allowed == [2**i for i in range(largest.bit_length())]
+    assert allowed[-1] == int(fields["max_batch_size"])
     assert "--xla_cpu_compilation_enabled=true" in notes
     assert "--tensorflow_intra_op_parallelism=" in notes
     assert "assets.extra/batching_parameters.txt" in notes
