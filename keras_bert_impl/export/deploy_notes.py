@@ -69,10 +69,7 @@ def batching_parameters(max_length: int, num_cores: int | None = None) -> str:
     """
     cores = num_cores or os.cpu_count() or 1
     largest = max_batch_size(max_length)
-    sizes, size = [], 1
-    while size <= largest:
-        sizes.append(size)
-        size *= 2
+    sizes = [2**i for i in range(largest.bit_length())]  # 1, 2, ..., largest
     lines = [
         f"max_batch_size {{ value: {largest} }}",
         f"batch_timeout_micros {{ value: {BATCH_TIMEOUT_MICROS} }}",
