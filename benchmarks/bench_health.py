@@ -3,20 +3,26 @@
 `keras_bert_impl.health` adds the gradient norm before clipping, the weight
 norm and the update-to-weight ratio to every train step (a snapshot of the
 weights before the update and three global norms). This times the same
-steps with `track_health` on and off, side by side: the pretraining step
+compiled step with `track_health` on and off: the pretraining step
 (`PretrainingModel`, masked LM + NSP) and a fine-tuning step
 (`BertClassifier`), for the given presets, with XLA as the package's
-`"auto"` decides, interleaved over `--repeats` rounds; the cost is the
-paired ratio of step times, on minus off. Each repetition's time is the
-sum of its train batches' wall times (a callback), without what `fit`
-does around them.
+`"auto"` decides.
 
-    python benchmarks/bench_health.py --configs tiny,mini --repeats 7
+The two steps alternate one by one (`--pairs` pairs, the order swapped
+every pair), each timed from the call of Keras' `train_function` to its
+loss on the host, and the cost is the median of the per-pair ratios, on
+over off, with a bootstrap 95% interval of that median. On a shared VM
+the load drifts over seconds; two steps a few hundred milliseconds apart
+see the same load, so the per-pair ratio is steady where the ratio of
+repetitions of whole `fit` calls (this script's first form) spread ±20%.
+
+    python benchmarks/bench_health.py --configs tiny,mini --pairs 200
 """
 
 import argparse
 import os
 import sys
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
@@ -24,27 +30,52 @@ sys.path.insert(0, HERE)
 
 from common import emit  # noqa: E402
 from common import format_table  # noqa: E402
-from common import interleaved  # noqa: E402
 from common import log  # noqa: E402
-from common import paired_ratios  # noqa: E402
 from common import stamp  # noqa: E402
-from common import step_timer  # noqa: E402
 
 
-def _timed(model, data, steps):
-    """One repetition: `steps` train steps in one `fit`; returns the
-    seconds spent in the steps (`interleaved` takes a returned float)."""
-    timer = step_timer()
+def _stepper(model, data):
+    """One compiled train step per call, timed to its loss on the host."""
+    iterator = iter(data)
+    model.make_train_function()
+    function = model.train_function
 
-    def run():
-        model.fit(data, steps_per_epoch=steps, epochs=1, verbose=0,
-                  shuffle=False, callbacks=[timer])  # fmt: skip
-        return timer.seconds
+    def step():
+        start = time.perf_counter()
+        logs = function(iterator)
+        float(logs["loss"])  # waits for the step
+        return time.perf_counter() - start
 
-    return run
+    for _ in range(3):  # traced, compiled, warm
+        step()
+    return step
 
 
-def _pretraining(preset, batch, length, steps, track):
+def _paired(steppers, pairs):
+    """Alternates the `off` and `on` steps, the order swapped every pair;
+    returns their per-pair times."""
+    times = {"off": [], "on": []}
+    for index in range(pairs):
+        order = ("off", "on") if index % 2 == 0 else ("on", "off")
+        for name in order:
+            times[name].append(steppers[name]())
+    return times
+
+
+def _median_and_interval(values, draws=2000, seed=0):
+    """The median and a bootstrap 95% interval of the median."""
+    import numpy as np
+
+    values = np.asarray(values)
+    rng = np.random.default_rng(seed)
+    medians = np.median(
+        rng.choice(values, (draws, len(values)), replace=True), axis=1
+    )
+    low, high = np.percentile(medians, [2.5, 97.5])
+    return float(np.median(values)), float(low), float(high)
+
+
+def _pretraining(preset, batch, length, track):
     import keras
     import numpy as np
     import tensorflow as tf
@@ -72,12 +103,10 @@ def _pretraining(preset, batch, length, steps, track):
     w = {"masked_lm": np.ones((batch, slots), "float32"),
          "next_sentence": np.ones((batch,), "float32")}  # fmt: skip
     data = tf.data.Dataset.from_tensors((x, y, w)).repeat()
-    model.fit(data, steps_per_epoch=2, epochs=1, verbose=0,
-              shuffle=False)  # compile  # fmt: skip
-    return _timed(model, data, steps)
+    return model, data
 
 
-def _finetuning(preset, batch, length, steps, track):
+def _finetuning(preset, batch, length, track):
     import keras
     import numpy as np
     import tensorflow as tf
@@ -97,8 +126,7 @@ def _finetuning(preset, batch, length, steps, track):
     }
     y = rng.integers(0, 2, (batch,)).astype("int32")
     data = tf.data.Dataset.from_tensors((x, y)).repeat()
-    model.fit(data, steps_per_epoch=2, epochs=1, verbose=0, shuffle=False)
-    return _timed(model, data, steps)
+    return model, data
 
 
 def main():
@@ -106,10 +134,7 @@ def main():
     parser.add_argument("--configs", default="tiny,mini")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--seq-length", type=int, default=128)
-    parser.add_argument(
-        "--steps", type=int, default=10, help="steps per timed repetition"
-    )
-    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--pairs", type=int, default=200)
     parser.add_argument("--save", default="health.jsonl")
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -118,31 +143,43 @@ def main():
         for kind, build in (("pretrain", _pretraining),
                             ("finetune", _finetuning)):  # fmt: skip
             log(f"{preset} {kind}: building")
-            runners = {
-                name: build(preset, args.batch_size, args.seq_length,
-                            args.steps, track)
+            built = {
+                name: build(preset, args.batch_size, args.seq_length, track)
                 for name, track in (("off", False), ("on", True))
-            }  # fmt: skip
-            times = interleaved(runners, args.repeats)
-            ratio = paired_ratios(times, "off", ["on"])["on"]
-            ms = {
-                n: 1000 * sorted(t)[len(t) // 2] / args.steps
-                for n, t in times.items()
             }
-            results.append({"config": preset, "step": kind, "ms": ms,
-                            "cost": ratio})  # fmt: skip
+            steppers = {name: _stepper(*pair) for name, pair in built.items()}
+            times = _paired(steppers, args.pairs)
+            per_pair = [
+                on / off for off, on in zip(times["off"], times["on"],
+                                            strict=True)
+            ]  # fmt: skip
+            median, low, high = _median_and_interval(per_pair)
+            ms = {
+                name: 1000 * _median_and_interval(t)[0]
+                for name, t in times.items()
+            }
+            results.append({
+                "config": preset, "step": kind, "ms": ms,
+                "jit_compile": bool(built["on"][0].jit_compile),
+                "cost": {"median": median, "low95": low, "high95": high,
+                         "min": min(per_pair), "max": max(per_pair)},
+            })  # fmt: skip
+            cost = (
+                f"{100 * (median - 1):+.1f}% "
+                f"[{100 * (low - 1):+.1f}, {100 * (high - 1):+.1f}]"
+            )
             rows.append([preset, kind, f"{ms['off']:.1f}", f"{ms['on']:.1f}",
-                         f"{100 * (ratio['median'] - 1):+.1f}% "
-                         f"[{100 * (ratio['min'] - 1):+.1f}, "
-                         f"{100 * (ratio['max'] - 1):+.1f}]"])  # fmt: skip
+                         cost])  # fmt: skip
+            log(rows[-1])
     table = format_table(
-        ["config", "step", "ms off", "ms on", "cost (paired, median [range])"],
+        ["config", "step", "ms off", "ms on",
+         "cost, median of pairs [95% interval]"],
         rows,
-    )
+    )  # fmt: skip
     emit(
-        {"benchmark": "health", **stamp(), "batch_size": args.batch_size,
-         "seq_length": args.seq_length, "steps": args.steps,
-         "repeats": args.repeats, "results": results},
+        {"benchmark": "health", **stamp(), "method": "alternating steps",
+         "batch_size": args.batch_size, "seq_length": args.seq_length,
+         "pairs": args.pairs, "results": results},
         table, args.save,
     )  # fmt: skip
 

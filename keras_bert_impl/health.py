@@ -3,11 +3,19 @@
 What a user watches to see whether a run learns or is about to diverge:
 
 * `grad_norm`: the global norm of the gradients before clipping (divided
-  by the loss scale under `mixed_float16`);
+  by the loss scale under `mixed_float16`), every step;
 * `weight_norm`: the global norm of the trainable weights after the update;
 * `update_ratio`: the global norm of the update (weights after minus
   before) over `weight_norm` — around 1e-3 per step for a healthy AdamW run,
   far above when the learning rate is too high.
+
+The last two need a copy of the weights before the update and two more
+passes over them, which cost 2-4% of a `tiny` step on a CPU
+(`benchmarks/bench_health.py`); so they are measured on a sample of the
+steps: every `interval`-th update (10 by default) and the first step after
+each read, so every logged window has at least one (the practice of
+Megatron-LM, which computes its parameter norm on logging steps only). The
+gradient norm costs nothing measurable and is taken on every step.
 
 `TrainingHealth` keeps their running sums in variables that the step adds
 to (no host round trip per step); `TrainingTensorBoard` reads and resets
@@ -16,38 +24,48 @@ them at each log and writes their means, next to the perplexity
 it computes from the logs. The variables are held out of Keras' and
 TensorFlow's tracking: they are not model weights, not in `.keras` files,
 checkpoints or exports. `HealthMixin` gives a Keras model the train step
-that records them (Keras' own step plus the three numbers).
+that records them (Keras' own step, its update through
+`TrainingHealth.apply`).
 """
 
 import keras
 import tensorflow as tf
 
 NAMES = ("grad_norm", "weight_norm", "update_ratio")
+SAMPLED = ("weight_norm", "update_ratio")
 
 
 class TrainingHealth:
-    """Running sums of the health numbers since the last `read_and_reset`."""
+    """Running sums of the health numbers since the last `read_and_reset`.
 
-    def __init__(self):
+    Args:
+        interval: the weight norm and the update ratio are measured on
+            every `interval`-th optimizer update and on the first step after
+            each `read_and_reset` (1: every step).
+    """
+
+    def __init__(self, interval=10):
+        if not isinstance(interval, int) or interval < 1:
+            raise ValueError(
+                f"Health interval must be a positive integer, got {interval!r}."
+            )
+        self.interval = interval
         self._sums = {
             name: tf.Variable(0.0, trainable=False, name=f"health_{name}")
             for name in NAMES
         }
         self._count = tf.Variable(0.0, trainable=False, name="health_count")
+        self._sampled = tf.Variable(0.0, trainable=False, name="health_sampled")
 
-    def snapshot(self, variables):
-        """The weights before the update (what `record` compares with)."""
-        return [tf.identity(v.value) for v in variables]
-
-    def record(self, gradients, variables, before, loss_scale=None):
-        """Adds one step's numbers (call inside the compiled step, after the
-        optimizer update).
+    def apply(self, optimizer, gradients, variables):
+        """`optimizer.apply(gradients, variables)`, recording this step's
+        numbers (call inside the compiled step, in place of the update).
 
         Args:
+            optimizer: a Keras optimizer (a `LossScaleOptimizer` too: the
+                gradient norm is divided by its scale before the update).
             gradients: the raw gradients (before clipping, maybe scaled).
-            variables: the trainable variables, updated.
-            before: `snapshot(variables)` taken before the update.
-            loss_scale: optional scalar the loss was multiplied by.
+            variables: the trainable variables.
         """
         grads = [
             tf.cast(tf.convert_to_tensor(g), tf.float32)  # IndexedSlices too
@@ -55,32 +73,50 @@ class TrainingHealth:
             if g is not None
         ]
         grad_norm = tf.linalg.global_norm(grads)
-        if loss_scale is not None:
-            grad_norm = grad_norm / tf.cast(loss_scale, tf.float32)
-        after = [tf.cast(v.value, tf.float32) for v in variables]
-        weight_norm = tf.linalg.global_norm(after)
-        update_norm = tf.linalg.global_norm(
-            [
-                a - tf.cast(b, tf.float32)
-                for a, b in zip(after, before, strict=True)
-            ]
-        )
-        values = {
-            "grad_norm": grad_norm,
-            "weight_norm": weight_norm,
-            "update_ratio": update_norm / tf.maximum(weight_norm, 1e-12),
-        }
-        for name, value in values.items():
-            self._sums[name].assign_add(value)
+        scale = loss_scale_of(optimizer)
+        if scale is not None:
+            grad_norm = grad_norm / tf.cast(scale, tf.float32)
+        self._sums["grad_norm"].assign_add(grad_norm)
         self._count.assign_add(1.0)
+
+        def measured():
+            before = [tf.identity(v.value) for v in variables]
+            optimizer.apply(gradients, variables)
+            after = [tf.cast(v.value, tf.float32) for v in variables]
+            weight_norm = tf.linalg.global_norm(after)
+            update_norm = tf.linalg.global_norm(
+                [
+                    a - tf.cast(b, tf.float32)
+                    for a, b in zip(after, before, strict=True)
+                ]
+            )
+            self._sums["weight_norm"].assign_add(weight_norm)
+            self._sums["update_ratio"].assign_add(
+                update_norm / tf.maximum(weight_norm, 1e-12)
+            )
+            self._sampled.assign_add(1.0)
+            return tf.constant(True)
+
+        def plain():
+            optimizer.apply(gradients, variables)
+            return tf.constant(False)
+
+        sample = tf.logical_or(
+            tf.equal(self._sampled, 0.0),
+            tf.equal(optimizer.iterations % self.interval, 0),
+        )
+        return tf.cond(sample, measured, plain)
 
     def read_and_reset(self) -> dict:
         """The means since the last call (empty if no step ran)."""
         count = float(self._count.numpy())
         if count == 0:
             return {}
-        out = {name: float(v.numpy()) / count for name, v in self._sums.items()}
-        for variable in (*self._sums.values(), self._count):
+        sampled = float(self._sampled.numpy())
+        out = {"grad_norm": float(self._sums["grad_norm"].numpy()) / count}
+        for name in SAMPLED:
+            out[name] = float(self._sums[name].numpy()) / sampled
+        for variable in (*self._sums.values(), self._count, self._sampled):
             variable.assign(0.0)
         return out
 
@@ -98,7 +134,7 @@ def health_of(model):
     """The model's `TrainingHealth` (created on first use, eagerly)."""
     box = getattr(model, "_health_box", None)
     if box is None:
-        box = _Untracked(TrainingHealth())
+        box = _Untracked(TrainingHealth(getattr(model, "health_interval", 10)))
         object.__setattr__(model, "_health_box", box)
     return box.value
 
@@ -113,10 +149,12 @@ class HealthMixin:
     """Keras' train step, plus the health numbers of `TrainingHealth`.
 
     Mix in before `keras.Model`. `track_health = False` (an attribute)
-    turns the recording off (Keras' own step then runs unchanged).
+    turns the recording off (Keras' own step then runs unchanged);
+    `health_interval` is `TrainingHealth`'s sampling interval.
     """
 
     track_health = True
+    health_interval = 10
 
     def make_train_function(self, force=False):
         if self.track_health:
@@ -139,10 +177,5 @@ class HealthMixin:
             scaled = self.optimizer.scale_loss(loss)
         variables = self.trainable_weights
         gradients = tape.gradient(scaled, variables)
-        health = health_of(self)
-        before = health.snapshot(variables)
-        self.optimizer.apply_gradients(zip(gradients, variables, strict=True))
-        health.record(
-            gradients, variables, before, loss_scale_of(self.optimizer)
-        )
+        health_of(self).apply(self.optimizer, gradients, variables)
         return self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)

@@ -49,7 +49,6 @@ import shutil
 import tensorflow as tf
 
 from keras_bert_impl.health import health_of
-from keras_bert_impl.health import loss_scale_of
 
 STRATEGIES = ("default", "one_device", "mirrored", "multi_worker", "tpu")
 
@@ -393,12 +392,10 @@ class ReplicaXLAMixin:
                     tf.distribute.ReduceOp.SUM, gradients
                 )
             variables = self.trainable_variables
-            before = health.snapshot(variables) if track else None
-            self.optimizer.apply(gradients, variables)
             if track:
-                health.record(
-                    gradients, variables, before, loss_scale_of(self.optimizer)
-                )
+                health.apply(self.optimizer, gradients, variables)
+            else:
+                self.optimizer.apply(gradients, variables)
             self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
 
         if single:
