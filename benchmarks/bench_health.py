@@ -8,13 +8,14 @@ compiled step with `track_health` on and off: the pretraining step
 (`BertClassifier`), for the given presets, with XLA as the package's
 `"auto"` decides.
 
-The two steps alternate one by one (`--pairs` pairs, the order swapped
-every pair), each timed from the call of Keras' `train_function` to its
-loss on the host, and the cost is the median of the per-pair ratios, on
-over off, with a bootstrap 95% interval of that median. On a shared VM
-the load drifts over seconds; two steps a few hundred milliseconds apart
-see the same load, so the per-pair ratio is steady where the ratio of
-repetitions of whole `fit` calls (this script's first form) spread ±20%.
+The two steps alternate one by one (`common.alternating`: `--pairs`
+pairs, the order swapped every pair), each timed from the call of Keras'
+`train_function` to its loss on the host (`common.train_stepper`), and
+the cost is the median of the per-pair ratios, on over off, with a
+bootstrap 95% interval of that median. On a shared VM the load drifts
+over seconds; two steps a few hundred milliseconds apart see the same
+load, so the per-pair ratio is steady where the ratio of repetitions of
+whole `fit` calls (this script's first form) spread ±20%.
 
     python benchmarks/bench_health.py --configs tiny,mini --pairs 200
 """
@@ -22,57 +23,18 @@ repetitions of whole `fit` calls (this script's first form) spread ±20%.
 import argparse
 import os
 import sys
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
+from common import alternating  # noqa: E402
 from common import emit  # noqa: E402
 from common import format_table  # noqa: E402
 from common import log  # noqa: E402
+from common import median_interval  # noqa: E402
 from common import stamp  # noqa: E402
-
-
-def _stepper(model, data):
-    """One compiled train step per call, timed to its loss on the host."""
-    iterator = iter(data)
-    model.make_train_function()
-    function = model.train_function
-
-    def step():
-        start = time.perf_counter()
-        logs = function(iterator)
-        float(logs["loss"])  # waits for the step
-        return time.perf_counter() - start
-
-    for _ in range(3):  # traced, compiled, warm
-        step()
-    return step
-
-
-def _paired(steppers, pairs):
-    """Alternates the `off` and `on` steps, the order swapped every pair;
-    returns their per-pair times."""
-    times = {"off": [], "on": []}
-    for index in range(pairs):
-        order = ("off", "on") if index % 2 == 0 else ("on", "off")
-        for name in order:
-            times[name].append(steppers[name]())
-    return times
-
-
-def _median_and_interval(values, draws=2000, seed=0):
-    """The median and a bootstrap 95% interval of the median."""
-    import numpy as np
-
-    values = np.asarray(values)
-    rng = np.random.default_rng(seed)
-    medians = np.median(
-        rng.choice(values, (draws, len(values)), replace=True), axis=1
-    )
-    low, high = np.percentile(medians, [2.5, 97.5])
-    return float(np.median(values)), float(low), float(high)
+from common import train_stepper  # noqa: E402
 
 
 def _pretraining(preset, batch, length, track):
@@ -147,23 +109,25 @@ def main():
                 name: build(preset, args.batch_size, args.seq_length, track)
                 for name, track in (("off", False), ("on", True))
             }
-            steppers = {name: _stepper(*pair) for name, pair in built.items()}
-            times = _paired(steppers, args.pairs)
+            steppers = {
+                name: train_stepper(*pair) for name, pair in built.items()
+            }
+            times = alternating(steppers, args.pairs)
             per_pair = [
                 on / off for off, on in zip(times["off"], times["on"],
                                             strict=True)
             ]  # fmt: skip
-            median, low, high = _median_and_interval(per_pair)
+            cost = median_interval(per_pair)
             ms = {
-                name: 1000 * _median_and_interval(t)[0]
+                name: 1000 * median_interval(t)["median"]
                 for name, t in times.items()
             }
             results.append({
                 "config": preset, "step": kind, "ms": ms,
                 "jit_compile": bool(built["on"][0].jit_compile),
-                "cost": {"median": median, "low95": low, "high95": high,
-                         "min": min(per_pair), "max": max(per_pair)},
+                "cost": {**cost, "min": min(per_pair), "max": max(per_pair)},
             })  # fmt: skip
+            median, low, high = cost["median"], cost["low95"], cost["high95"]
             cost = (
                 f"{100 * (median - 1):+.1f}% "
                 f"[{100 * (low - 1):+.1f}, {100 * (high - 1):+.1f}]"

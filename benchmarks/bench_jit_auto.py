@@ -1,16 +1,18 @@
 """The measurement behind `jit_compile="auto"`: XLA or not, per model.
 
 For each preset, precision and kind of training step, the same model,
-optimizer and batch are trained with `jit_compile=True` and `False` in
-interleaved rounds (each round: one timed block of steps per mode, order
-alternated; the batches are timed by a callback, not the whole `fit` call,
-whose setup varied by seconds on a shared VM), after an untimed warmup
-that compiles both. Reported per case: median ms/step [min-max] of each
-mode, the paired speed ratio XLA / no XLA (per round; > 1: XLA faster),
-the mode `"auto"` picks (`keras_bert_impl.runtime.resolve_jit_compile`,
-asked exactly as `pretrain` and `compile` ask it) and how far that pick
-is from the faster mode (`auto_gap`: 0 when auto picks the faster
-median; else 1 - auto's rate / best rate).
+optimizer and batch are trained with `jit_compile=True` and `False`, one
+step of each in turn (`common.alternating`: the order swapped every pair,
+each step timed from Keras' `train_function` to its loss on the host),
+after an untimed warmup that compiles both. Reported per case: median
+ms/step of each mode, the median of the per-pair speed ratios XLA / no
+XLA (> 1: XLA faster) with a bootstrap 95% interval, the mode `"auto"`
+picks (`keras_bert_impl.runtime.resolve_jit_compile`, asked exactly as
+`pretrain` and `compile` ask it) and how far that pick is from the faster
+mode (`auto_gap`: 1 - auto's speed / the faster mode's, from the paired
+ratio; 0 when auto picks the faster). Steps a second apart see the same
+load on a shared VM; this script's first form timed blocks of steps in 5
+rounds and its ratios spread by ±20%.
 
 Kinds of step:
 
@@ -23,9 +25,9 @@ Precisions: `fp32`, and `bf16` = Keras `mixed_bfloat16` (float32
 variables, bfloat16 compute), the policy `pretrain --dtype` and
 fine-tuning's `--dtype` set.
 
-    python benchmarks/bench_jit_auto.py                # every case, 5 rounds
+    python benchmarks/bench_jit_auto.py                # every case
     python benchmarks/bench_jit_auto.py --presets tiny --precisions fp32 \\
-        --kinds finetune --rounds 2                    # a quick look
+        --kinds finetune --pairs 5                     # a quick look
 
 One JSON line per case goes to `benchmarks/results/jit_auto.jsonl`.
 """
@@ -51,9 +53,9 @@ from keras_bert_impl.runtime import model_jit_compile  # noqa: E402
 from keras_bert_impl.training.pretrain import PretrainingModel  # noqa: E402
 
 POLICIES = {"fp32": "float32", "bf16": "mixed_bfloat16"}
-# Steps per timed block and batch size, by preset (base is slow, and two
-# base pretrainers with their optimizer states must fit in memory).
-STEPS = {"tiny": 10, "mini": 4, "small": 2, "base": 1}
+# Pairs of steps and batch size, by preset (base is slow, and two base
+# pretrainers with their optimizer states must fit in memory).
+PAIRS = {"tiny": 60, "mini": 40, "small": 20, "base": 12}
 BATCH = {"tiny": 32, "mini": 32, "small": 32, "base": 16}
 
 
@@ -100,54 +102,48 @@ def make_model(kind, preset, precision, vocabulary_size, jit_compile):
 
 
 def measure(args, kind, preset, precision):
-    steps, batch_size = STEPS[preset], BATCH[preset]
+    pairs, batch_size = args.pairs or PAIRS[preset], BATCH[preset]
     ds = make_batch(kind, args.vocabulary_size, batch_size, args.seq_length)
     models = {
-        mode: make_model(kind, preset, precision, args.vocabulary_size, mode)
-        for mode in (True, False)
-    }
-    for model in models.values():  # compilation and tracing, not timed
-        model.fit(ds, steps_per_epoch=2, epochs=1, verbose=0)
-    times = {True: [], False: []}
-    timer = common.step_timer()  # the batches only, not fit's setup
-    for round_ in range(args.rounds):
-        order = (True, False) if round_ % 2 == 0 else (False, True)
-        for mode in order:
-            models[mode].fit(
-                ds, steps_per_epoch=steps, epochs=1, verbose=0,
-                callbacks=[timer],
-            )  # fmt: skip
-            times[mode].append(timer.seconds / steps)
-        common.log(
-            f"{kind} {preset} {precision} round {round_ + 1}: "
-            f"XLA {times[True][-1] * 1e3:.1f} ms, "
-            f"no XLA {times[False][-1] * 1e3:.1f} ms"
+        mode: make_model(
+            kind, preset, precision, args.vocabulary_size, mode == "xla"
         )
-    auto = model_jit_compile(models[True], "auto")
-    medians = {mode: statistics.median(t) for mode, t in times.items()}
-    best = min(medians, key=medians.get)
-    paired = [f / x for x, f in zip(times[True], times[False], strict=True)]
-    gap = 1.0 - medians[best] / medians[auto]
+        for mode in ("xla", "no_xla")
+    }
+    steppers = {
+        mode: common.train_stepper(model, ds) for mode, model in models.items()
+    }
+
+    def progress(index, times):
+        if (index + 1) % 10 == 0 or index + 1 == pairs:
+            common.log(
+                f"{kind} {preset} {precision} pair {index + 1}/{pairs}: "
+                f"XLA {statistics.median(times['xla']) * 1e3:.1f} ms, "
+                f"no XLA {statistics.median(times['no_xla']) * 1e3:.1f} ms"
+            )
+
+    times = common.alternating(steppers, pairs, progress)
+    auto = model_jit_compile(models["xla"], "auto")
+    speedup = common.median_interval(
+        [f / x for x, f in zip(times["xla"], times["no_xla"], strict=True)]
+    )
+    ratio = speedup["median"]
+    faster = "xla" if ratio > 1 else "no_xla"
+    auto_speed = ratio if auto else 1.0  # relative to no XLA
+    gap = 1.0 - auto_speed / max(ratio, 1.0)
     return {
         "benchmark": "jit_auto",
         **common.stamp(),
+        "method": "alternating steps",
         "kind": kind,
         "preset": preset,
         "precision": precision,
         "batch_size": batch_size,
         "seq_length": args.seq_length,
-        "steps_per_block": steps,
-        "rounds": args.rounds,
-        "ms_per_step": {
-            "xla": _stats(times[True]),
-            "no_xla": _stats(times[False]),
-        },
-        "xla_speedup": {
-            "median": statistics.median(paired),
-            "min": min(paired),
-            "max": max(paired),
-        },
-        "faster": "xla" if best else "no_xla",
+        "pairs": pairs,
+        "ms_per_step": {mode: _stats(t) for mode, t in times.items()},
+        "xla_speedup": speedup,
+        "faster": faster,
         "auto": "xla" if auto else "no_xla",
         "auto_gap": gap,
     }
@@ -167,7 +163,9 @@ def main():
     parser.add_argument("--kinds", default="pretrain,finetune")
     parser.add_argument("--vocabulary-size", type=int, default=8000)
     parser.add_argument("--seq-length", type=int, default=128)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--pairs", type=int, default=None, help="default: by preset (PAIRS)"
+    )
     parser.add_argument("--out", default="jit_auto.jsonl")
     args = parser.parse_args()
     rows = []
@@ -183,7 +181,9 @@ def main():
                         kind,
                         f"{ms['xla']['median']:.1f}",
                         f"{ms['no_xla']['median']:.1f}",
-                        common.fmt_ratio(result["xla_speedup"]),
+                        "{median:.2f}x [{low95:.2f}-{high95:.2f}]".format(
+                            **result["xla_speedup"]
+                        ),
                         result["faster"],
                         result["auto"],
                         f"{result['auto_gap']:.1%}",
@@ -194,7 +194,7 @@ def main():
     print(
         common.format_table(
             ["preset", "precision", "kind", "XLA ms", "no-XLA ms",
-             "XLA speedup", "faster", "auto", "auto gap"],
+             "XLA speedup [95%]", "faster", "auto", "auto gap"],
             rows,
         )
     )  # fmt: skip

@@ -214,26 +214,72 @@ def log(*args):
 # === The Hugging Face peer (a torch interpreter in a subprocess) ===
 
 
-def step_timer():
-    """A callback that sums the wall time of each train batch (the compiled
-    step and its host round trip), leaving out what `fit` does around the
-    batches (iterator and callback setup), which on this VM varied by
-    seconds per call and drowned the step."""
+def train_stepper(model, data, warmup=3):
+    """One compiled train step of a compiled Keras `model` per call, on the
+    next batch of `data` (a repeating `tf.data.Dataset`); the call returns
+    its seconds, from Keras' `train_function` to the loss on the host
+    (nothing of `fit`'s setup, which on this VM varied by seconds per
+    call). The first `warmup` steps (tracing, compilation) run here."""
     import time
 
-    import keras
+    iterator = iter(data)
+    model.make_train_function()
+    function = model.train_function
 
-    class StepTimer(keras.callbacks.Callback):
-        def on_train_begin(self, logs=None):
-            self.seconds = 0.0
+    def step():
+        start = time.perf_counter()
+        logs = function(iterator)
+        float(logs["loss"])  # waits for the step
+        return time.perf_counter() - start
 
-        def on_train_batch_begin(self, batch, logs=None):
-            self._start = time.perf_counter()
+    for _ in range(warmup):
+        step()
+    return step
 
-        def on_train_batch_end(self, batch, logs=None):
-            self.seconds += time.perf_counter() - self._start
 
-    return StepTimer()
+def alternating(steppers, pairs, on_pair=None):
+    """Alternates two steppers one call at a time, `pairs` times, the
+    order swapped every pair.
+
+    A shared VM's load drifts over seconds; two steps a few hundred
+    milliseconds apart see the same load, so the per-pair ratio is steady
+    where ratios of whole timed blocks spread by ±20%.
+
+    Args:
+        steppers: dict of two names -> callable returning seconds
+            (`train_stepper`).
+        pairs: int.
+        on_pair: optional callable(pair_index, times_so_far).
+
+    Returns:
+        dict name -> list of seconds, one per pair.
+    """
+    names = list(steppers)
+    times = {name: [] for name in names}
+    for index in range(pairs):
+        for name in names if index % 2 == 0 else names[::-1]:
+            times[name].append(steppers[name]())
+        if on_pair is not None:
+            on_pair(index, times)
+    return times
+
+
+def median_interval(values, draws=2000, seed=0):
+    """The median of `values` and a bootstrap 95% interval of it:
+    `{"median", "low95", "high95"}`."""
+    import numpy as np
+
+    values = np.asarray(values, dtype=float)
+    rng = np.random.default_rng(seed)
+    medians = np.median(
+        rng.choice(values, (draws, len(values)), replace=True), axis=1
+    )
+    low, high = np.percentile(medians, [2.5, 97.5])
+    return {
+        "median": float(np.median(values)),
+        "low95": float(low),
+        "high95": float(high),
+    }
 
 
 def default_torch_python():

