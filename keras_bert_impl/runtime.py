@@ -3,8 +3,8 @@
 Keras' own `"auto"` means XLA off on a CPU-only machine and under
 `tf.distribute`. This package's `"auto"` picks the mode measured faster:
 XLA on GPU and TPU; on a CPU-only host, XLA for the pretraining step of
-small float32 models and TensorFlow's own (oneDNN) kernels for larger
-ones, for fine-tuning steps and for 16-bit compute (measured in
+small models (float32 or bfloat16) and TensorFlow's own (oneDNN) kernels
+for larger ones and for fine-tuning steps (measured in
 `benchmarks/bench_jit_auto.py`; the numbers are in the README's
 Performance section). `True` and `False` are always honoured.
 """
@@ -14,11 +14,12 @@ import tensorflow as tf
 from keras_bert_impl.checks import check_jit_compile
 
 # On a CPU-only host, XLA's code generation beats TensorFlow's oneDNN
-# kernels only while the matmuls are small: float32 pretraining steps up
-# to this hidden size (tiny) gain from XLA, larger ones lose or tie; a
-# fine-tuning step (no vocabulary-sized MLM head to fuse) is faster on the
-# oneDNN kernels at every size, and 16-bit compute loses its gain under
-# XLA (benchmarks/bench_jit_auto.py; README, Performance).
+# kernels only while the matmuls are small: pretraining steps up to this
+# hidden size (tiny) gain from XLA (float32 1.20x, bfloat16 1.08x), larger
+# ones tie (mini float32 1.01x) or lose (bfloat16 from mini up: 0.48-0.75x);
+# a fine-tuning step (no vocabulary-sized MLM head to fuse) is faster on
+# the oneDNN kernels at every size (benchmarks/bench_jit_auto.py; README,
+# Performance).
 CPU_XLA_MAX_HIDDEN_DIM = 128
 
 
@@ -31,9 +32,10 @@ def resolve_jit_compile(
     """This package's `jit_compile="auto"`: the mode measured faster.
 
     With a GPU or TPU: XLA. On a CPU-only host: TensorFlow's own (oneDNN)
-    kernels for 16-bit compute and for fine-tuning steps at every size;
-    for float32 pretraining steps, XLA up to hidden size
-    `CPU_XLA_MAX_HIDDEN_DIM` (tiny), TensorFlow's kernels above.
+    kernels for fine-tuning steps at every size and for float16 compute
+    (not measured to gain on a CPU); for float32 and bfloat16 pretraining
+    steps, XLA up to hidden size `CPU_XLA_MAX_HIDDEN_DIM` (tiny),
+    TensorFlow's kernels above.
 
     Args:
         jit_compile: `True`, `False` or `"auto"`.
@@ -56,6 +58,10 @@ def resolve_jit_compile(
     True
     >>> resolve_jit_compile("auto", ["float32"], hidden_dim=768)  # CPU
     False
+    >>> resolve_jit_compile("auto", ["bfloat16"], hidden_dim=128)  # CPU
+    True
+    >>> resolve_jit_compile("auto", ["bfloat16"], hidden_dim=256)  # CPU
+    False
     >>> resolve_jit_compile("auto", ["float32"], 128, "fine-tuning")  # CPU
     False
     """
@@ -66,9 +72,7 @@ def resolve_jit_compile(
     fixed = _explicit_or_accelerator(jit_compile)
     if fixed is not None:
         return fixed
-    if set(compute_dtypes) & {"bfloat16", "float16"}:
-        return False
-    if step == "fine-tuning":
+    if step == "fine-tuning" or "float16" in compute_dtypes:
         return False
     return hidden_dim is None or hidden_dim <= CPU_XLA_MAX_HIDDEN_DIM
 

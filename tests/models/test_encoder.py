@@ -214,13 +214,12 @@ def test_mixed_precision_survives_keras_save(tiny_config, tmp_path):
 
 @pytest.mark.parametrize(
     "dtype, expected",
-    [(None, True), ("mixed_bfloat16", False), ("mixed_float16", False)],
+    [(None, True), ("mixed_bfloat16", True), ("mixed_float16", False)],
 )
-def test_auto_jit_compile_skips_xla_for_16_bit_on_cpu(
-    tiny_config, dtype, expected
-):
-    """`compile()`'s default `"auto"`: XLA in float32; on a host without
-    GPU/TPU (this one), no XLA for 16-bit compute; explicit values win."""
+def test_auto_jit_compile_by_precision_on_cpu(tiny_config, dtype, expected):
+    """`compile()`'s default `"auto"` for a small pretrainer on a host
+    without GPU/TPU (this one): XLA in float32 and bfloat16 (measured
+    faster at tiny), not for float16 compute; explicit values win."""
     assert not tf.config.list_logical_devices("GPU")
     model = kbi.BertPretrainer(build_encoder(tiny_config, dtype=dtype))
     model.compile()
@@ -242,16 +241,18 @@ def test_resolved_pretraining_config_records_the_xla_choice():
         return resolve_config(config).jit_compile
 
     assert resolved() is True
-    assert resolved(dtype="mixed_bfloat16") is False
-    assert resolved(dtype="mixed_bfloat16", jit_compile=True) is True
+    assert resolved(dtype="mixed_bfloat16") is True
+    assert resolved(dtype="mixed_float16") is False
+    assert resolved(dtype="mixed_float16", jit_compile=True) is True
     assert resolved(jit_compile=False) is False
 
 
 def test_auto_jit_compile_follows_the_model_size_on_cpu():
-    """On a CPU-only host: XLA for the pretraining step of small float32
-    models only (tiny: 128 hidden), decided by the encoder's hidden size,
-    in `compile` and in `pretrain`'s config; never for a task model's
-    (fine-tuning) step, measured slower there at every size."""
+    """On a CPU-only host: XLA for the pretraining step of small models
+    only (tiny: 128 hidden), decided by the encoder's hidden size, in
+    `compile` and in `pretrain`'s config, in float32 and bfloat16; never
+    for a task model's (fine-tuning) step, measured slower there at every
+    size."""
     from keras_bert_impl.runtime import CPU_XLA_MAX_HIDDEN_DIM
     from keras_bert_impl.runtime import resolve_jit_compile
     from keras_bert_impl.training.pretrain import PretrainingConfig
@@ -273,5 +274,12 @@ def test_auto_jit_compile_follows_the_model_size_on_cpu():
         assert classifier.jit_compile is False, preset
         classifier.compile(jit_compile=True)
         assert classifier.jit_compile is True
+        bf16 = kbi.BertPretrainer(build_encoder(config, dtype="mixed_bfloat16"))
+        bf16.compile()
+        assert bf16.jit_compile is expected, preset
+        assert resolve_config(
+            PretrainingConfig(vocab="v", train=["c"], logdir="r",
+                              dtype="mixed_bfloat16"), config
+        ).jit_compile is expected  # fmt: skip
     with pytest.raises(ValueError, match="`step` must be one of"):
         resolve_jit_compile("auto", ["float32"], 128, step="serving")
