@@ -87,7 +87,7 @@ def resolve_serving_jit_compile(jit_compile, precision: str) -> bool:
     1.04-1.49x faster at batch 8 and 32 and at 512 tokens: `--no-xla` for
     batched or long-text traffic), TensorFlow's oneDNN kernels for a
     bfloat16 export (1.17-1.40x XLA at batch 32 and faster at batch 1 too,
-    measured before the fusion, which only widens the gap;
+    measured before the fusion, which sped the no-XLA path up further;
     `benchmarks/bench_serving_e2e.py`, README, Serving). Serving differs
     from training here: a float32 step of a model above `tiny` trains
     faster without XLA, but is served at batch 1 faster with it.
