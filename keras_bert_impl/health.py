@@ -15,8 +15,10 @@ step on a CPU (`benchmarks/bench_health.py`); so those passes run on a
 sample of the steps: every `interval`-th update (10 by default) and the
 first step after each read, so every logged window has at least one (the
 practice of Megatron-LM, which computes its parameter norm on logging
-steps only). The gradient norm costs nothing measurable and is taken on
-every step.
+steps only), except the optimizer's very first update, which a warmup
+from a rate of 0 (BERT's schedule) leaves at 0 (a window of that step
+alone has no weight numbers). The gradient norm costs nothing
+measurable and is taken on every step.
 
 `TrainingHealth` keeps their running sums in variables that the step adds
 to (no host round trip per step); `TrainingTensorBoard` reads and resets
@@ -42,7 +44,8 @@ class TrainingHealth:
     Args:
         interval: the weight norm and the update ratio are measured on
             every `interval`-th optimizer update and on the first step after
-            each `read_and_reset` (1: every step).
+            each `read_and_reset` (1: every step), never on the first
+            update of all (iteration 0).
     """
 
     def __init__(self, interval=10):
@@ -80,9 +83,13 @@ class TrainingHealth:
         self._sums["grad_norm"].assign_add(grad_norm)
         self._count.assign_add(1.0)
 
-        sample = tf.logical_or(
-            tf.equal(self._sampled, 0.0),
-            tf.equal(optimizer.iterations % self.interval, 0),
+        iteration = optimizer.iterations
+        sample = tf.logical_and(
+            iteration > 0,  # under warmup from 0 the first update is 0
+            tf.logical_or(
+                tf.equal(self._sampled, 0.0),
+                tf.equal(iteration % self.interval, 0),
+            ),
         )
         # The copy is taken on every step and only the passes over it are
         # conditional: a conditional around the update itself made XLA
@@ -111,13 +118,14 @@ class TrainingHealth:
         return tf.cond(sample, measured, lambda: tf.constant(False))
 
     def read_and_reset(self) -> dict:
-        """The means since the last call (empty if no step ran)."""
+        """The means since the last call (empty if no step ran; without
+        the weight numbers if no step since was sampled)."""
         count = float(self._count.numpy())
         if count == 0:
             return {}
         sampled = float(self._sampled.numpy())
         out = {"grad_norm": float(self._sums["grad_norm"].numpy()) / count}
-        for name in SAMPLED:
+        for name in SAMPLED if sampled else ():
             out[name] = float(self._sums[name].numpy()) / sampled
         for variable in (*self._sums.values(), self._count, self._sampled):
             variable.assign(0.0)

@@ -196,14 +196,7 @@ def test_tensorboard_checkpoint_and_encoder_export(tmp_path):
     for tag in ("grad_norm", "weight_norm", "update_ratio",
                 "tokens_per_second", "masked_lm_perplexity"):  # fmt: skip
         assert [s for s, _ in train[tag]] == [2, 4], tag
-        assert all(np.isfinite(v) and v >= 0 for _, v in train[tag]), tag
-        if tag != "update_ratio":
-            assert all(v > 0 for _, v in train[tag]), tag
-    # The update ratio is sampled (every 10th update and the first after
-    # each log): the first window's sample is update 0, which the warmup
-    # from a rate of 0 leaves at exactly 0; the second's is update 2.
-    assert train["update_ratio"][0][1] == 0.0
-    assert train["update_ratio"][1][1] > 0
+        assert all(np.isfinite(v) and v > 0 for _, v in train[tag]), tag
     assert "loss_scale" not in train  # float32: no loss scaling
     # Perplexity is exp of the epoch's masked-LM loss.
     np.testing.assert_allclose(
