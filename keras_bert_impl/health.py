@@ -36,6 +36,7 @@ import tensorflow as tf
 
 NAMES = ("grad_norm", "weight_norm", "update_ratio")
 SAMPLED = ("weight_norm", "update_ratio")
+INTERVAL = 10  # the default sampling interval of SAMPLED
 
 
 class TrainingHealth:
@@ -48,7 +49,7 @@ class TrainingHealth:
             update of all (iteration 0).
     """
 
-    def __init__(self, interval=10):
+    def __init__(self, interval=INTERVAL):
         if not isinstance(interval, int) or interval < 1:
             raise ValueError(
                 f"Health interval must be a positive integer, got {interval!r}."
@@ -145,7 +146,9 @@ def health_of(model):
     """The model's `TrainingHealth` (created on first use, eagerly)."""
     box = getattr(model, "_health_box", None)
     if box is None:
-        box = _Untracked(TrainingHealth(getattr(model, "health_interval", 10)))
+        box = _Untracked(
+            TrainingHealth(getattr(model, "health_interval", INTERVAL))
+        )
         object.__setattr__(model, "_health_box", box)
     return box.value
 
@@ -165,7 +168,7 @@ class HealthMixin:
     """
 
     track_health = True
-    health_interval = 10
+    health_interval = INTERVAL
 
     def make_train_function(self, force=False):
         if self.track_health:
