@@ -77,31 +77,53 @@ def resolve_jit_compile(
     return hidden_dim is None or hidden_dim <= CPU_XLA_MAX_HIDDEN_DIM
 
 
-def resolve_serving_jit_compile(jit_compile, precision: str) -> bool:
-    """`export_savedmodel`'s `jit_compile="auto"`: the mode measured faster
-    for a served model.
+# A served request, on a CPU-only host, runs XLA-compiled (padded to its
+# shape bucket) while it is at most this many tokens (padded rows x padded
+# length), and on TensorFlow's kernels (unpadded) above: XLA is 1.02-1.15x
+# faster up to 128 tokens (all-MiniLM-L6-v2: batch 1 at 32-128 tokens,
+# batch 2 at 64), TensorFlow's kernels 1.06-1.79x faster from 256 padded
+# tokens (batch 4-8 of short text, batch 1 at 300 tokens); at exactly 128
+# the two are within 6% either way (benchmarks/bench_serving_xla_tokens.py).
+SERVING_XLA_MAX_TOKENS = 128
+# `resolve_serving_jit_compile`'s answer for "every request".
+XLA_ALL_REQUESTS = 2**31 - 1
 
-    With a GPU or TPU on the exporting host: XLA. On a CPU-only host: XLA
-    for a float32 export (the faster at batch 1 up to 128 tokens, 1.01-1.14x;
-    TensorFlow's kernels, with Grappler's fused MatMul+BiasAdd+GELU, are
-    1.04-1.49x faster at batch 8 and 32 and at 512 tokens: `--no-xla` for
-    batched or long-text traffic), TensorFlow's oneDNN kernels for a
-    bfloat16 export (1.17-1.40x XLA at batch 32 and faster at batch 1 too,
-    measured before the fusion, which sped the no-XLA path up further;
-    `benchmarks/bench_serving_e2e.py`, README, Serving). Serving differs
-    from training here: a float32 step of a model above `tiny` trains
-    faster without XLA, but is served at batch 1 faster with it.
+
+def resolve_serving_jit_compile(jit_compile, precision: str) -> int:
+    """`export_savedmodel`'s `jit_compile`: which requests run XLA-compiled.
+
+    A served request runs either XLA-compiled, padded to a shape bucket
+    (one compilation per bucket), or on TensorFlow's own (oneDNN) kernels
+    on its unpadded batch. XLA pays per call where the model is small
+    against its op count (few tokens); TensorFlow's kernels, with
+    Grappler's fused MatMul+BiasAdd+GELU and no padding, win above.
+
+    `True`: every request XLA-compiled. `False`: none. `"auto"`: with a
+    GPU or TPU on the exporting host, every request; on a CPU-only host, a
+    float32 export runs requests of up to `SERVING_XLA_MAX_TOKENS` tokens
+    (padded rows x padded length) XLA-compiled and larger ones on
+    TensorFlow's kernels, and a bfloat16 (or float16) export runs every
+    request on TensorFlow's kernels (oneDNN's bf16 matmuls; XLA was
+    slower at every measured batch; README, Serving).
+
+    Returns:
+        int: the largest request, in padded tokens, that runs XLA-compiled;
+        0 for none, `XLA_ALL_REQUESTS` for all.
 
     Example:
     >>> resolve_serving_jit_compile("auto", "float32")  # CPU
-    True
+    128
     >>> resolve_serving_jit_compile("auto", "bfloat16")  # CPU
-    False
+    0
+    >>> resolve_serving_jit_compile(True, "bfloat16") == XLA_ALL_REQUESTS
+    True
     """
     fixed = _explicit_or_accelerator(jit_compile)
     if fixed is not None:
-        return fixed
-    return precision not in ("bfloat16", "float16")
+        return XLA_ALL_REQUESTS if fixed else 0
+    if precision in ("bfloat16", "float16"):
+        return 0
+    return SERVING_XLA_MAX_TOKENS
 
 
 def _explicit_or_accelerator(jit_compile):

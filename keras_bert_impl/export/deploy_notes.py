@@ -17,6 +17,8 @@ everything there but its warmup file, and they move with the version):
 
 import os
 
+from keras_bert_impl.runtime import XLA_ALL_REQUESTS
+
 NOTES_FILE = "SERVING.md"
 BATCHING_FILE = "batching_parameters.txt"
 # Batching on real text (benchmarks/bench_serving_e2e.py, 2026-12-06,
@@ -83,43 +85,56 @@ def batching_parameters(max_length: int, num_cores: int | None = None) -> str:
 
 def serving_notes(
     name: str,
-    jit_compile: bool,
+    xla_max_tokens: int,
     precision: str,
     length_buckets,
     max_length: int,
     num_cores: int | None = None,
 ) -> str:
-    """The `SERVING.md` text of an export."""
+    """The `SERVING.md` text of an export (`xla_max_tokens` as
+    `runtime.resolve_serving_jit_compile` returns it)."""
     cores = num_cores or os.cpu_count() or 1
-    if jit_compile:
+    lengths = ", ".join(str(n) for n in length_buckets)
+    padding = (
+        "XLA compiles once per shape: such a request is padded to a power of "
+        "two rows and to the next of these lengths (one compilation each, "
+        f"the first ones replayed by the warmup requests): {lengths}."
+    )
+    flag = (
+        "start TF Serving with `--xla_cpu_compilation_enabled=true` (on a "
+        "CPU host), or it refuses the version."
+    )
+    if xla_max_tokens >= XLA_ALL_REQUESTS:
+        kernels = f"Every request runs XLA-compiled: {flag} {padding}"
+    elif xla_max_tokens > 0:
         kernels = (
-            "The numeric model is XLA-compiled: start TF Serving with "
-            "`--xla_cpu_compilation_enabled=true` (on a CPU host), or it "
-            "refuses the version."
+            f"Requests of up to {xla_max_tokens} tokens (padded rows x "
+            "padded length) run XLA-compiled, larger ones on TensorFlow's "
+            f"own (oneDNN) kernels, unpadded: {flag} {padding}"
         )
-        xla_flag = "        --xla_cpu_compilation_enabled=true \\\n"
     else:
         kernels = (
-            "The numeric model runs on TensorFlow's own (oneDNN) kernels; "
-            "no XLA flag is needed."
+            "The numeric model runs on TensorFlow's own (oneDNN) kernels, "
+            "on each batch as it comes (no padding); no XLA flag is needed."
         )
-        xla_flag = ""
+    xla_flag = (
+        "        --xla_cpu_compilation_enabled=true \\\n"
+        if xla_max_tokens > 0
+        else ""
+    )
     weights = f"Precision: {precision} weights"
     if precision == "bfloat16":
         weights += (
             " (matmuls on bfloat16 operands: fast on CPUs with AVX-512 BF16"
             " or AMX, slower than float32 elsewhere)"
         )
-    lengths = ", ".join(str(n) for n in length_buckets)
     batching = f"/models/{name}/<version>/assets.extra/{BATCHING_FILE}"
     return (
         f"# Serving `{name}`\n\n"
         "Raw text in (`serving_default`), written by keras_bert_impl.\n\n"
         f"{kernels}\n\n"
         f"{weights}; outputs float32. Inputs longer than {max_length} "
-        "tokens are cut. Each batch is padded to a power of two rows and "
-        "to the next of these lengths before the model (one compilation "
-        f"each, replayed by the warmup requests): {lengths}.\n\n"
+        "tokens are cut.\n\n"
         "## Flags\n\n"
         f"    tensorflow_model_server --model_name={name} \\\n"
         f"        --model_base_path=/models/{name} \\\n"
@@ -143,7 +158,7 @@ def serving_notes(
 def write_deploy_notes(
     export_dir: str,
     name: str,
-    jit_compile: bool,
+    xla_max_tokens: int,
     precision: str,
     length_buckets,
     max_length: int,
@@ -155,7 +170,7 @@ def write_deploy_notes(
     texts = {
         BATCHING_FILE: batching_parameters(max_length),
         NOTES_FILE: serving_notes(
-            name, jit_compile, precision, length_buckets, max_length
+            name, xla_max_tokens, precision, length_buckets, max_length
         ),
     }
     for file_name, text in texts.items():

@@ -67,9 +67,10 @@ def export_savedmodel(
     encoder), `from_ids` (int32 `token_ids`, `segment_ids`,
     `padding_mask` in) and `tokenize`.
 
-    Tokenization runs in the graph ahead of the numeric model, which is an
-    XLA-compiled function when `jit_compile=True` (TF Serving on CPU then
-    needs `--xla_cpu_compilation_enabled=true`). Batch size and text length
+    Tokenization runs in the graph ahead of the numeric model, which runs
+    XLA-compiled for the requests `jit_compile` sends there (TF Serving on
+    CPU then needs `--xla_cpu_compilation_enabled=true`) and on
+    TensorFlow's kernels for the others. Batch size and text length
     are free; packed inputs longer than `max_length` are cut (the longer
     segment first, as `BertTokenizer.encode` does). Each weight is stored
     once.
@@ -82,11 +83,14 @@ def export_savedmodel(
         max_length: optional int. Longest packed input, special tokens
             included. Defaults to the model's `max_sequence_length`.
         overwrite: bool. Replace an existing version. Defaults to `False`.
-        jit_compile: `True`, `False` or `"auto"`. Compile the numeric
-            model with XLA. `"auto"` (default): XLA on a GPU/TPU host and
-            for a float32 export on a CPU host, TensorFlow's kernels for a
-            bfloat16 export on a CPU host (`runtime.
-            resolve_serving_jit_compile`; the measurement in the README).
+        jit_compile: `True`, `False` or `"auto"`. Run the numeric model
+            XLA-compiled for every request (`True`), for none (`False`), or
+            (`"auto"`, default) for every request on a GPU/TPU host and,
+            on a CPU host, for a float32 export's requests of up to
+            `runtime.SERVING_XLA_MAX_TOKENS` padded tokens (larger ones
+            and every request of a bfloat16 export on TensorFlow's
+            kernels: `runtime.resolve_serving_jit_compile`; the
+            measurement in the README).
         warmup: bool. Write `assets.extra/tf_serving_warmup_requests`
             (needs `tensorflow-serving-api`). Defaults to `True`.
         task: optional str. The kind of model (one of
@@ -107,8 +111,8 @@ def export_savedmodel(
             stored once in bfloat16 and the matmuls run on bfloat16
             operands, outputs in float32 (see
             `keras_bert_impl.export.precision`).
-        length_step: optional int. Pad the sequence to a multiple of this
-            many tokens before the compiled model (one compilation per
+        length_step: optional int. Pad the sequence of an XLA-bound
+            request to a multiple of this many tokens (one compilation per
             multiple) instead of the default powers of two (see
             `signatures.length_buckets`).
 
@@ -200,14 +204,14 @@ def export_savedmodel(
                 "tensorflow-serving-api==2.21.0`, or pass warmup=False."
             ) from e
 
-    jit_compile = resolve_serving_jit_compile(jit_compile, precision)
+    xla_max_tokens = resolve_serving_jit_compile(jit_compile, precision)
     buckets = signatures_lib.length_buckets(int(max_length), length_step)
     module = signatures_lib.ServingModule(
         with_precision(model, precision),
         tokenizer,
         serving_task,
         int(max_length),
-        jit_compile,
+        xla_max_tokens,
         lengths=buckets,
     )
     signatures = module.signatures()
@@ -224,7 +228,7 @@ def export_savedmodel(
         deploy_notes.write_deploy_notes(
             tmp,
             name=os.path.basename(parent),
-            jit_compile=jit_compile,
+            xla_max_tokens=xla_max_tokens,
             precision=precision,
             length_buckets=buckets,
             max_length=int(max_length),

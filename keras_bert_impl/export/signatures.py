@@ -12,12 +12,16 @@ output:
 * `tokenize`: the same text inputs as `serving_default`, the packed int32
   inputs out, as `from_ids` takes them.
 
-The numeric model is one inner `tf.function(jit_compile=True)`: XLA
-compiles it, and never sees a string op (tensorflow-text ops have no XLA
-kernels). XLA compiles once per input shape, so the batch is padded to a
-power of two and the sequence to a power of two (at least 8, at most the
-model's length) before the model, and the outputs are cut back: a server
-sees a bounded number of shapes, each compiled once.
+The numeric model runs one of two ways per request, chosen in the graph
+by its size (`xla_max_tokens`, see `runtime.resolve_serving_jit_compile`):
+an inner `tf.function(jit_compile=True)` that XLA compiles, never seeing a
+string op (tensorflow-text ops have no XLA kernels); or the same function
+on TensorFlow's own kernels. XLA compiles once per input shape, so a
+request bound for it is padded to a power of two rows and its sequence to
+a bucket length (`length_buckets`), and the outputs are cut back: a server
+sees a bounded number of shapes, each compiled once. A request bound for
+TensorFlow's kernels is not padded at all (they take any shape; padding
+would only add work).
 
 Each weight is stored once: the module tracks the model's variables (and
 nothing else of the Keras model), and the functions capture those same
@@ -30,6 +34,7 @@ from keras_bert_impl.export.tasks import ServingTask
 from keras_bert_impl.export.tasks import ids_input_specs
 from keras_bert_impl.export.tasks import model_outputs
 from keras_bert_impl.models.encoder import INPUT_NAMES
+from keras_bert_impl.runtime import XLA_ALL_REQUESTS
 
 DEFAULT = "serving_default"
 FROM_IDS = "from_ids"
@@ -144,9 +149,11 @@ class ServingModule(tf.Module):
         tokenizer: the `BertTokenizer` whose ids the model was trained on.
         task: `ServingTask`, what the model takes and returns.
         max_length: int. Longest packed input, special tokens included.
-        jit_compile: bool. Compile the numeric model with XLA.
-        lengths: optional list of int. The padded sequence lengths
-            (sorted, the last `max_length`); defaults to
+        xla_max_tokens: int. The largest request, in padded rows x padded
+            length, that runs XLA-compiled: 0 for none (TensorFlow's
+            kernels, unpadded), `runtime.XLA_ALL_REQUESTS` for all.
+        lengths: optional list of int. The padded sequence lengths of
+            XLA-bound requests (sorted, the last `max_length`); defaults to
             `length_buckets(max_length)`.
     """
 
@@ -156,7 +163,7 @@ class ServingModule(tf.Module):
         tokenizer,
         task: ServingTask,
         max_length: int,
-        jit_compile: bool = True,
+        xla_max_tokens: int = XLA_ALL_REQUESTS,
         lengths=None,
     ):
         super().__init__(name="keras_bert_impl_serving")
@@ -177,33 +184,56 @@ class ServingModule(tf.Module):
         def numeric(inputs):
             return model_outputs(task, model(inputs, training=False))
 
-        # Not an attribute of the module: tracking the Keras model would
-        # save its variables a second time.
-        self._numeric = _untracked(
-            tf.function(numeric, jit_compile=bool(jit_compile))
-        )
+        self._xla_max_tokens = int(xla_max_tokens)
+        # Not attributes of the module: tracking the Keras model would save
+        # its variables a second time.
+        self._numeric_xla = _untracked(tf.function(numeric, jit_compile=True))
+        self._numeric_tf = _untracked(tf.function(numeric, jit_compile=False))
 
     # -- pieces ------------------------------------------------------------
 
     def run_model(self, inputs):
-        """Pads to the shape buckets, runs the compiled model, cuts back."""
+        """Runs the numeric model: XLA-compiled on the padded shape bucket
+        for a request of at most `xla_max_tokens` padded tokens, else on
+        TensorFlow's kernels as it is; outputs cut back to the request."""
         ids = inputs["token_ids"]
         batch = tf.shape(ids)[0]
         length = tf.shape(ids)[-1]
+
+        def run(numeric, padded_batch, padded_length):
+            rank = ids.shape.rank
+            paddings = (
+                [[0, padded_batch - batch]]
+                + [[0, 0]] * (rank - 2)
+                + [[0, padded_length - length]]
+            )
+            padded = {k: tf.pad(inputs[k], paddings) for k in INPUT_NAMES}
+            outputs = numeric.value(padded)
+            outputs = {k: v[:batch] for k, v in outputs.items()}
+            for name in self._task.sequence_outputs:
+                outputs[name] = outputs[name][:, :length]
+            return outputs
+
         padded_batch = _bucket(batch, self._batch_buckets)
         padded_length = _bucket(length, self._length_buckets)
-        rank = ids.shape.rank
-        paddings = (
-            [[0, padded_batch - batch]]
-            + [[0, 0]] * (rank - 2)
-            + [[0, padded_length - length]]
+
+        def compiled():
+            return run(self._numeric_xla, padded_batch, padded_length)
+
+        def unpadded():
+            # TensorFlow's kernels take any shape; only an empty batch (no
+            # positions at all) gets one padding position, for the pooler.
+            return run(self._numeric_tf, batch, tf.maximum(length, 1))
+
+        if self._xla_max_tokens <= 0:
+            return unpadded()
+        if self._xla_max_tokens >= XLA_ALL_REQUESTS:
+            return compiled()
+        # A multiple-choice request has one row per choice.
+        rows = padded_batch * tf.reduce_prod(tf.shape(ids)[1:-1])
+        return tf.cond(
+            rows * padded_length <= self._xla_max_tokens, compiled, unpadded
         )
-        padded = {k: tf.pad(inputs[k], paddings) for k in INPUT_NAMES}
-        outputs = self._numeric.value(padded)
-        outputs = {k: v[:batch] for k, v in outputs.items()}
-        for name in self._task.sequence_outputs:
-            outputs[name] = outputs[name][:, :length]
-        return outputs
 
     def encode(self, texts):
         """Text inputs -> (packed int32 inputs, decoding context)."""

@@ -105,8 +105,10 @@ def test_length_step_buckets(tokenizer, tmp_path):
     with pytest.raises(ValueError, match="length_step"):
         length_buckets(16, 0)
     encoder = tiny_encoder()
+    # The steps pad XLA-bound requests (TensorFlow's kernels take any
+    # length), so this export sends every request to XLA.
     path = export_savedmodel(
-        encoder, tokenizer, tmp_path / "m" / "1", jit_compile=False,
+        encoder, tokenizer, tmp_path / "m" / "1", jit_compile=True,
         warmup=False, length_step=4,
     )  # fmt: skip
     out = tf.saved_model.load(path).signatures["serving_default"](
@@ -117,8 +119,9 @@ def test_length_step_buckets(tokenizer, tmp_path):
         out["pooled_output"], expected["pooled_output"], atol=1e-5
     )
     notes = (tmp_path / "m" / "1" / "assets.extra" / "SERVING.md").read_text()
+    assert "lengths (one compilation each" in notes
     assert "4, 8, 12, 16" in notes
-    assert "--xla_cpu_compilation_enabled" not in notes
+    assert "Every request runs XLA-compiled" in notes
 
 
 def test_batching_file_and_notes(classifier_export):
@@ -165,7 +168,9 @@ def test_cli_precision_flag(tmp_path):
 def test_auto_jit_rule_per_precision(bf16_classifier, classifier_export):
     """`jit_compile="auto"` (the default) on this CPU host: the bfloat16
     export runs on TensorFlow's kernels (its notes need no XLA flag), a
-    float32 export is XLA-compiled; the CLI maps --xla / --no-xla."""
+    float32 export runs its small requests XLA-compiled; the CLI maps
+    --xla / --no-xla."""
+    from keras_bert_impl import runtime
     from keras_bert_impl.cli import build_parser
     from keras_bert_impl.runtime import resolve_serving_jit_compile
 
@@ -173,9 +178,11 @@ def test_auto_jit_rule_per_precision(bf16_classifier, classifier_export):
     notes = pathlib.Path(bf16_classifier) / "assets.extra" / "SERVING.md"
     assert "--xla_cpu_compilation_enabled" not in notes.read_text()
     assert "oneDNN" in notes.read_text()
-    assert resolve_serving_jit_compile("auto", "float32") is True
-    assert resolve_serving_jit_compile("auto", "bfloat16") is False
-    assert resolve_serving_jit_compile(True, "bfloat16") is True
+    every = runtime.XLA_ALL_REQUESTS
+    assert resolve_serving_jit_compile("auto", "float32") == 128
+    assert resolve_serving_jit_compile("auto", "bfloat16") == 0
+    assert resolve_serving_jit_compile(True, "bfloat16") == every
+    assert resolve_serving_jit_compile(False, "float32") == 0
     with pytest.raises(ValueError, match="jit_compile"):
         resolve_serving_jit_compile("yes", "float32")
     base = ["export", "--model", "m", "--name", "n"]

@@ -36,7 +36,10 @@ def _crop(keras_out, inputs, served_mask):
     }, {k: v[:, :length] for k, v in inputs.items()}
 
 
-@pytest.mark.parametrize("batch", [1, 5])
+# The default export (float32, `jit_compile="auto"`) runs 1 and 5 rows
+# XLA-compiled (padded to 8 rows x 16 tokens = 128, the budget) and 40 rows
+# on TensorFlow's kernels, unpadded.
+@pytest.mark.parametrize("batch", [1, 5, 40])
 def test_encoder_text_signature_matches_keras(encoder_loaded, tokenizer, batch):
     encoder, loaded = encoder_loaded
     texts = (TEXTS * 2)[:batch]
@@ -166,6 +169,40 @@ def test_variables_on_disk_within_10_percent(tokenizer, tmp_path):
     stored, expected = _variables_bytes(path), _parameter_bytes(encoder)
     assert expected > 500_000
     assert expected <= stored <= 1.1 * expected, (stored, expected)
+
+
+def _functions_with_matmuls(path):
+    """Names of the SavedModel's functions that hold a MatMul node."""
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    with open(os.path.join(path, "saved_model.pb"), "rb") as f:
+        saved = saved_model_pb2.SavedModel.FromString(f.read())
+    return {
+        function.signature.name
+        for graph in saved.meta_graphs
+        for function in graph.graph_def.library.function
+        if any(node.op == "MatMul" for node in function.node_def)
+    }
+
+
+def test_default_export_runs_small_requests_with_xla(
+    encoder_export, classifier_export
+):
+    """The default float32 export on a CPU host holds the numeric model
+    twice over the same weights: XLA-compiled for small requests and on
+    TensorFlow's kernels for the others (`test_encoder_text_signature_
+    matches_keras` runs both); an all-XLA export (`jit_compile=True`, the
+    classifier here) holds only the compiled one."""
+    from keras_bert_impl.runtime import SERVING_XLA_MAX_TOKENS
+
+    (_, auto), (_, xla) = encoder_export, classifier_export
+    compiled = set(graph_ops.xla_functions(auto))
+    with_matmuls = _functions_with_matmuls(auto)
+    assert with_matmuls & compiled and with_matmuls - compiled
+    assert _functions_with_matmuls(xla) <= set(graph_ops.xla_functions(xla))
+    notes = os.path.join(auto, "assets.extra", "SERVING.md")
+    with open(notes) as f:
+        assert f"Requests of up to {SERVING_XLA_MAX_TOKENS} tokens" in f.read()
 
 
 def test_tokenizer_runs_outside_xla(encoder_export, classifier_export):
