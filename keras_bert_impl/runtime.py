@@ -77,31 +77,48 @@ def resolve_jit_compile(
     return hidden_dim is None or hidden_dim <= CPU_XLA_MAX_HIDDEN_DIM
 
 
-# A served request, on a CPU-only host, runs XLA-compiled (padded to its
-# shape bucket) while it is at most this many tokens (padded rows x padded
-# length), and on TensorFlow's kernels (unpadded) above: XLA is 1.02-1.15x
-# faster up to 128 tokens (all-MiniLM-L6-v2: batch 1 at 32-128 tokens,
-# batch 2 at 64), TensorFlow's kernels 1.06-1.79x faster from 256 padded
-# tokens (batch 4-8 of short text, batch 1 at 300 tokens); at exactly 128
-# the two are within 6% either way (benchmarks/bench_serving_xla_tokens.py).
-SERVING_XLA_MAX_TOKENS = 128
+# On a CPU-only host a served float32 request runs XLA-compiled (padded to
+# its shape bucket) while it is small against the model's width, and on
+# TensorFlow's kernels (unpadded, Grappler's fused matmuls) above. XLA
+# saves a per-op cost, fixed per layer; the matmul work, which TensorFlow's
+# kernels do at least as fast and without padding, grows as padded tokens
+# x hidden_dim^2. Measured (benchmarks/bench_serving_xla_tokens.py, 2
+# cores): all-MiniLM-L6-v2 (hidden 384) XLA 1.08-1.24x at 32-64 padded
+# tokens, 0.97-1.21x at 128, 0.52-0.98x from 256; base (768) 1.09x at 32,
+# 0.84-0.98x from 64. Both cross at padded tokens x hidden^2 = 128 x 384^2.
+SERVING_XLA_MAX_WORK = 128 * 384 * 384
 # `resolve_serving_jit_compile`'s answer for "every request".
 XLA_ALL_REQUESTS = 2**31 - 1
 
 
-def resolve_serving_jit_compile(jit_compile, precision: str) -> int:
+def serving_xla_max_tokens(hidden_dim: int) -> int:
+    """The largest power of two of padded tokens whose work stays within
+    `SERVING_XLA_MAX_WORK` at this hidden size (at least 1).
+
+    Example:
+    >>> [serving_xla_max_tokens(h) for h in (128, 256, 384, 512, 768, 1024)]
+    [1024, 256, 128, 64, 32, 16]
+    """
+    tokens = max(1, SERVING_XLA_MAX_WORK // (int(hidden_dim) ** 2))
+    return 1 << (tokens.bit_length() - 1)
+
+
+def resolve_serving_jit_compile(
+    jit_compile, precision: str, hidden_dim: int
+) -> int:
     """`export_savedmodel`'s `jit_compile`: which requests run XLA-compiled.
 
     A served request runs either XLA-compiled, padded to a shape bucket
     (one compilation per bucket), or on TensorFlow's own (oneDNN) kernels
-    on its unpadded batch. XLA pays per call where the model is small
-    against its op count (few tokens); TensorFlow's kernels, with
-    Grappler's fused MatMul+BiasAdd+GELU and no padding, win above.
+    on its unpadded batch. XLA pays per call where the model's work is
+    small against its op count; TensorFlow's kernels, with Grappler's
+    fused MatMul+BiasAdd+GELU and no padding, win above.
 
     `True`: every request XLA-compiled. `False`: none. `"auto"`: with a
     GPU or TPU on the exporting host, every request; on a CPU-only host, a
-    float32 export runs requests of up to `SERVING_XLA_MAX_TOKENS` tokens
-    (padded rows x padded length) XLA-compiled and larger ones on
+    float32 export runs requests of up to `serving_xla_max_tokens(
+    hidden_dim)` padded tokens (padded rows x padded length; 128 for
+    hidden size 384, 32 for 768) XLA-compiled and larger ones on
     TensorFlow's kernels, and a bfloat16 (or float16) export runs every
     request on TensorFlow's kernels (oneDNN's bf16 matmuls; XLA was
     slower at every measured batch; README, Serving).
@@ -111,11 +128,11 @@ def resolve_serving_jit_compile(jit_compile, precision: str) -> int:
         0 for none, `XLA_ALL_REQUESTS` for all.
 
     Example:
-    >>> resolve_serving_jit_compile("auto", "float32")  # CPU
+    >>> resolve_serving_jit_compile("auto", "float32", 384)  # CPU
     128
-    >>> resolve_serving_jit_compile("auto", "bfloat16")  # CPU
+    >>> resolve_serving_jit_compile("auto", "bfloat16", 384)  # CPU
     0
-    >>> resolve_serving_jit_compile(True, "bfloat16") == XLA_ALL_REQUESTS
+    >>> resolve_serving_jit_compile(True, "bfloat16", 384) == XLA_ALL_REQUESTS
     True
     """
     fixed = _explicit_or_accelerator(jit_compile)
@@ -123,7 +140,7 @@ def resolve_serving_jit_compile(jit_compile, precision: str) -> int:
         return XLA_ALL_REQUESTS if fixed else 0
     if precision in ("bfloat16", "float16"):
         return 0
-    return SERVING_XLA_MAX_TOKENS
+    return serving_xla_max_tokens(hidden_dim)
 
 
 def _explicit_or_accelerator(jit_compile):

@@ -87,7 +87,8 @@ def export_savedmodel(
             XLA-compiled for every request (`True`), for none (`False`), or
             (`"auto"`, default) for every request on a GPU/TPU host and,
             on a CPU host, for a float32 export's requests of up to
-            `runtime.SERVING_XLA_MAX_TOKENS` padded tokens (larger ones
+            `runtime.serving_xla_max_tokens(hidden_dim)` padded tokens
+            (128 at hidden size 384, 32 at 768; larger ones
             and every request of a bfloat16 export on TensorFlow's
             kernels: `runtime.resolve_serving_jit_compile`; the
             measurement in the README).
@@ -204,7 +205,9 @@ def export_savedmodel(
                 "tensorflow-serving-api==2.21.0`, or pass warmup=False."
             ) from e
 
-    xla_max_tokens = resolve_serving_jit_compile(jit_compile, precision)
+    xla_max_tokens = resolve_serving_jit_compile(
+        jit_compile, precision, encoder.hidden_dim
+    )
     buckets = signatures_lib.length_buckets(int(max_length), length_step)
     module = signatures_lib.ServingModule(
         with_precision(model, precision),

@@ -179,12 +179,13 @@ def test_auto_jit_rule_per_precision(bf16_classifier, classifier_export):
     assert "--xla_cpu_compilation_enabled" not in notes.read_text()
     assert "oneDNN" in notes.read_text()
     every = runtime.XLA_ALL_REQUESTS
-    assert resolve_serving_jit_compile("auto", "float32") == 128
-    assert resolve_serving_jit_compile("auto", "bfloat16") == 0
-    assert resolve_serving_jit_compile(True, "bfloat16") == every
-    assert resolve_serving_jit_compile(False, "float32") == 0
+    assert resolve_serving_jit_compile("auto", "float32", 384) == 128
+    assert resolve_serving_jit_compile("auto", "float32", 768) == 32
+    assert resolve_serving_jit_compile("auto", "bfloat16", 384) == 0
+    assert resolve_serving_jit_compile(True, "bfloat16", 384) == every
+    assert resolve_serving_jit_compile(False, "float32", 384) == 0
     with pytest.raises(ValueError, match="jit_compile"):
-        resolve_serving_jit_compile("yes", "float32")
+        resolve_serving_jit_compile("yes", "float32", 384)
     base = ["export", "--model", "m", "--name", "n"]
     parse = build_parser().parse_args
     assert parse(base).jit_compile == "auto"

@@ -36,10 +36,7 @@ def _crop(keras_out, inputs, served_mask):
     }, {k: v[:, :length] for k, v in inputs.items()}
 
 
-# The default export (float32, `jit_compile="auto"`) runs 1 and 5 rows
-# XLA-compiled (padded to 8 rows x 16 tokens = 128, the budget) and 40 rows
-# on TensorFlow's kernels, unpadded.
-@pytest.mark.parametrize("batch", [1, 5, 40])
+@pytest.mark.parametrize("batch", [1, 5])
 def test_encoder_text_signature_matches_keras(encoder_loaded, tokenizer, batch):
     encoder, loaded = encoder_loaded
     texts = (TEXTS * 2)[:batch]
@@ -186,23 +183,41 @@ def _functions_with_matmuls(path):
 
 
 def test_default_export_runs_small_requests_with_xla(
-    encoder_export, classifier_export
+    tokenizer, classifier_export, tmp_path, monkeypatch
 ):
     """The default float32 export on a CPU host holds the numeric model
-    twice over the same weights: XLA-compiled for small requests and on
-    TensorFlow's kernels for the others (`test_encoder_text_signature_
-    matches_keras` runs both); an all-XLA export (`jit_compile=True`, the
-    classifier here) holds only the compiled one."""
-    from keras_bert_impl.runtime import SERVING_XLA_MAX_TOKENS
+    twice over the same weights: XLA-compiled for requests within the
+    token budget, on TensorFlow's kernels (unpadded) for larger ones; both
+    give the Keras model's numbers. An all-XLA export (`jit_compile=True`,
+    the classifier here) holds only the compiled one."""
+    from keras_bert_impl import runtime
+    from keras_bert_impl.export import export_savedmodel
+    from tests.export.conftest import tiny_encoder
 
-    (_, auto), (_, xla) = encoder_export, classifier_export
-    compiled = set(graph_ops.xla_functions(auto))
-    with_matmuls = _functions_with_matmuls(auto)
+    # The measured budget gives this 16-wide encoder 65,536 tokens; 64
+    # sends 1 row (1 x 16 padded tokens) to XLA and 5 or 40 rows
+    # (8 x 16, 64 x 16) to TensorFlow's kernels.
+    monkeypatch.setattr(runtime, "SERVING_XLA_MAX_WORK", 64 * 16 * 16)
+    encoder = tiny_encoder()
+    path = export_savedmodel(encoder, tokenizer, tmp_path / "m" / "1",
+                             warmup=False)  # fmt: skip
+    serve = tf.saved_model.load(path).signatures["serving_default"]
+    for batch in (1, 5, 40):
+        texts = (TEXTS * 10)[:batch]
+        served = serve(text=tf.constant(texts))
+        expected, inputs = keras_outputs(encoder, tokenizer, texts)
+        expected, _ = _crop(expected, inputs, served["padding_mask"])
+        np.testing.assert_allclose(
+            served["pooled_output"], expected["pooled_output"], atol=1e-5
+        )
+    compiled = set(graph_ops.xla_functions(path))
+    with_matmuls = _functions_with_matmuls(path)
     assert with_matmuls & compiled and with_matmuls - compiled
+    _, xla = classifier_export
     assert _functions_with_matmuls(xla) <= set(graph_ops.xla_functions(xla))
-    notes = os.path.join(auto, "assets.extra", "SERVING.md")
+    notes = os.path.join(path, "assets.extra", "SERVING.md")
     with open(notes) as f:
-        assert f"Requests of up to {SERVING_XLA_MAX_TOKENS} tokens" in f.read()
+        assert "Requests of up to 64 tokens" in f.read()
 
 
 def test_tokenizer_runs_outside_xla(encoder_export, classifier_export):
