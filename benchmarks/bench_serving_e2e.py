@@ -102,6 +102,9 @@ PROFILES = {
 # "length_buckets": [...]}. Keywords the installed export_savedmodel does
 # not take make the variant skipped, with a note.
 VARIANTS = {
+    # The export as shipped: `jit_compile="auto"` (on a CPU host, float32:
+    # small requests XLA-compiled, larger ones on TensorFlow's kernels).
+    "fp32-auto": {},
     "fp32-xla": {"jit_compile": True},
     "fp32-noxla": {"jit_compile": False},
     "bf16-xla": {"jit_compile": True, "precision": "bfloat16"},
@@ -1030,7 +1033,7 @@ def parse_args(argv):
     parser.add_argument("--batch-sizes", default="1,8,32")
     parser.add_argument(
         "--ours",
-        default="fp32-xla,fp32-noxla,bf16-xla,bf16-noxla",
+        default="fp32-auto,fp32-xla,fp32-noxla,bf16-noxla",
         help="Export variants (names in VARIANTS or --variant); variants "
         "the installed export_savedmodel cannot make are skipped.",
     )
