@@ -19,10 +19,12 @@ the request's padded tokens (padded rows x padded length), the quantity
 
 Models: `minilm` (the real all-MiniLM-L6-v2, the serving benchmarks'
 model) and any preset name (`tiny`, `mini`, `small`, `base`: random
-weights, the same shapes as the real checkpoints).
+weights, the same shapes as the real checkpoints). `--precision bfloat16`
+times two bfloat16 exports instead.
 
     python benchmarks/bench_serving_xla_tokens.py --rounds 7
     python benchmarks/bench_serving_xla_tokens.py --models base --rounds 5
+    python benchmarks/bench_serving_xla_tokens.py --precision bfloat16
 
 One JSON line per model goes to `benchmarks/results/serving_xla_tokens.jsonl`.
 """
@@ -93,7 +95,7 @@ def run_model(name, cases, args):
     for mode, jit in (("xla", True), ("tf", False)):
         path = export_savedmodel(
             encoder, tokenizer, os.path.join(root, mode, "1"),
-            jit_compile=jit, warmup=False,
+            jit_compile=jit, warmup=False, precision=args.precision,
         )  # fmt: skip
         serve[mode] = tf.saved_model.load(path).signatures["from_ids"]
     rng = np.random.default_rng(0)
@@ -153,6 +155,7 @@ def run_model(name, cases, args):
         "benchmark": "serving_xla_tokens",
         **common.stamp(),
         "model": name,
+        "precision": args.precision,
         "max_length": max_length,
         "threads": args.threads,
         "rounds": args.rounds,
@@ -168,6 +171,11 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--models", default="minilm")
     parser.add_argument("--cases", default=CASES)
+    parser.add_argument(
+        "--precision",
+        default="float32",
+        help="the exports' precision: float32 or bfloat16",
+    )
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--round-seconds", type=float, default=0.3)
     parser.add_argument("--threads", type=int, default=os.cpu_count())

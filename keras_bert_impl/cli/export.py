@@ -86,16 +86,18 @@ def register(subparsers) -> argparse.ArgumentParser:
         action="store_const",
         const=False,
         default="auto",
-        help="serve with TensorFlow's kernels, not XLA (default: XLA for "
-        "float32 and on a GPU/TPU host; TensorFlow's kernels for bfloat16 "
-        "on a CPU host, measured faster there)",
+        help="serve every request with TensorFlow's kernels, not XLA "
+        "(default: on a CPU host, a float32 export's small requests with "
+        "XLA and larger ones with TensorFlow's kernels, a bfloat16 export "
+        "all with TensorFlow's kernels; on a GPU/TPU host all with XLA)",
     )
     parser.add_argument(
         "--xla",
         dest="jit_compile",
         action="store_const",
         const=True,
-        help="compile the served model with XLA whatever the precision",
+        help="serve every request XLA-compiled, whatever its size and "
+        "the precision",
     )
     parser.add_argument(
         "--precision",

@@ -5,14 +5,15 @@ everything there but its warmup file, and they move with the version):
 
 * `batching_parameters.txt`: a TF Serving `BatchingParameters` text proto
   for `--enable_batching --batching_parameters_file=...`. Its allowed
-  batch sizes are the export's own batch buckets (the graph pads every
-  batch to a power of two, so a server batching to other sizes would pad
-  twice), up to `max_batch_size(max_length)`: the largest batch whose
-  rows x `max_length` stays within `MAX_BATCH_TOKENS`, measured on real
-  text (`benchmarks/bench_serving_e2e.py`).
+  batch sizes are the export's own batch buckets (the graph pads an
+  XLA-bound batch to a power of two, so a server batching to other sizes
+  would pad twice), up to `max_batch_size(max_length)`: the largest
+  batch whose rows x `max_length` stays within `MAX_BATCH_TOKENS`,
+  measured on real text (`benchmarks/bench_serving_e2e.py`).
 * `SERVING.md`: the flags to start TF Serving with for this export (XLA,
-  threads, batching), and how it was compiled (precision, length
-  buckets), so an operator does not have to read this package.
+  threads, batching), and how it runs (which requests XLA compiles,
+  precision, length buckets), so an operator does not have to read this
+  package.
 """
 
 import os
