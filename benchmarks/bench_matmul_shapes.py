@@ -8,8 +8,11 @@ kernels (oneDNN), interleaved over `--repeats` rounds: the square matmul,
 and for each config the three dense shapes of a block (QKV/output
 projection, FFN in, FFN out) plus the attention batch matmuls, forward
 only; prints median GFLOP/s and each shape's fraction of the square one.
+`minilm` is one served request (batch 1, all-MiniLM-L6-v2's widths):
+with `--seq 26`, the matmuls of a 26-token sentence.
 
     python benchmarks/bench_matmul_shapes.py --configs mini,small,base
+    python benchmarks/bench_matmul_shapes.py --configs minilm --seq 26
 """
 
 import argparse
@@ -30,13 +33,14 @@ CONFIGS = {
     "mini": (32, 256, 4),
     "small": (32, 512, 8),
     "base": (16, 768, 12),
+    "minilm": (1, 384, 12),
 }
 SEQ = 128
 
 
-def shapes(name):
+def shapes(name, seq=SEQ):
     batch, hidden, heads = CONFIGS[name]
-    rows = batch * SEQ
+    rows = batch * seq
     head = hidden // heads
     bh, h4 = batch * heads, 4 * hidden
     return {
@@ -46,9 +50,9 @@ def shapes(name):
         ),
         f"{name} ffn in {rows}x{hidden}x{h4}": ((rows, hidden), (hidden, h4)),
         f"{name} ffn out {rows}x{h4}x{hidden}": ((rows, h4), (h4, hidden)),
-        f"{name} scores {bh}x({SEQ}x{head}x{SEQ})": (
-            (bh, SEQ, head),
-            (bh, head, SEQ),
+        f"{name} scores {bh}x({seq}x{head}x{seq})": (
+            (bh, seq, head),
+            (bh, head, seq),
         ),
     }
 
@@ -75,12 +79,13 @@ def runner(a_shape, b_shape, calls):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--configs", default="mini,small,base")
+    parser.add_argument("--seq", type=int, default=SEQ, help="tokens per row")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--save", default="matmul_shapes.jsonl")
     args = parser.parse_args()
     cases = {"square 2048x2048x2048": ((2048, 2048), (2048, 2048))}
     for name in args.configs.split(","):
-        cases.update(shapes(name))
+        cases.update(shapes(name, args.seq))
     runners, flops = {}, {}
     for key, (a, b) in cases.items():
         # About 2 GFLOP of work per repetition whatever the shape.
@@ -95,6 +100,7 @@ def main():
         "benchmark": "matmul_shapes",
         **common.stamp(),
         "repeats": args.repeats,
+        "seq": args.seq,
         "gflop_per_s": gflops,
         "fraction_of_square": {k: v / square for k, v in gflops.items()},
         "tensorflow": tf.__version__,

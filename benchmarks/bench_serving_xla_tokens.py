@@ -25,6 +25,8 @@ times two bfloat16 exports instead.
     python benchmarks/bench_serving_xla_tokens.py --rounds 7
     python benchmarks/bench_serving_xla_tokens.py --models base --rounds 5
     python benchmarks/bench_serving_xla_tokens.py --precision bfloat16
+    XLA_FLAGS=--xla_cpu_use_xnnpack=true \\
+        python benchmarks/bench_serving_xla_tokens.py --cases 1x26,1x100
 
 One JSON line per model goes to `benchmarks/results/serving_xla_tokens.jsonl`.
 """
@@ -161,6 +163,7 @@ def run_model(name, cases, args):
         "rounds": args.rounds,
         "load_average": os.getloadavg(),
         "versions": {"tensorflow": tf.__version__},
+        "xla_flags": os.environ.get("XLA_FLAGS", ""),
         "cases": rows_out,
     }
     header = ["request", "tokens", "padded", "XLA ms", "TF ms", "XLA / TF"]

@@ -83,9 +83,10 @@ def resolve_jit_compile(
 # saves a per-op cost, fixed per layer; the matmul work, which TensorFlow's
 # kernels do at least as fast and without padding, grows as padded tokens
 # x hidden_dim^2. Measured (benchmarks/bench_serving_xla_tokens.py, 2
-# cores): all-MiniLM-L6-v2 (hidden 384) XLA 1.08-1.24x at 32-64 padded
-# tokens, 0.97-1.21x at 128, 0.52-0.98x from 256; base (768) 1.09x at 32,
-# 0.84-0.98x from 64. Both cross at padded tokens x hidden^2 = 128 x 384^2.
+# cores): all-MiniLM-L6-v2 (hidden 384) XLA 1.24x at 32 padded tokens,
+# 0.97-1.08x at 64, 0.97-1.21x at 128, 0.52-0.98x from 256; base (768)
+# 1.09x at 32, 0.84-0.98x from 64; mini (256) and small (512) in between.
+# They cross at about padded tokens x hidden^2 = 128 x 384^2.
 SERVING_XLA_MAX_WORK = 128 * 384 * 384
 # `resolve_serving_jit_compile`'s answer for "every request".
 XLA_ALL_REQUESTS = 2**31 - 1
