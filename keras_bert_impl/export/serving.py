@@ -93,7 +93,10 @@ def export_savedmodel(
             kernels: `runtime.resolve_serving_jit_compile`; the
             measurement in the README).
         warmup: bool. Write `assets.extra/tf_serving_warmup_requests`
-            (needs `tensorflow-serving-api`). Defaults to `True`.
+            (needs `tensorflow-serving-api`): a few batches of sentences,
+            and one request per shape XLA compiles (up to the batching
+            file's largest batch), so TF Serving compiles them all at
+            load. Defaults to `True`.
         task: optional str. The kind of model (one of
             `keras_bert_impl.export.tasks.KINDS`). Defaults to detection
             from the model's class.
@@ -222,11 +225,21 @@ def export_savedmodel(
     with staged as tmp:
         tf.saved_model.save(module, tmp, signatures=signatures)
         if warmup:
+            # Every shape XLA compiles, so that no client waits for it.
+            compiled = warmup_lib.xla_shape_inputs(
+                module.encode,
+                serving_task.text_inputs,
+                buckets,
+                max_rows=deploy_notes.max_batch_size(int(max_length)),
+                xla_max_tokens=xla_max_tokens,
+                filler=warmup_lib.filler_word(tokenizer.vocabulary),
+            )
             warmup_lib.write_warmup(
                 tmp,
                 model_name=os.path.basename(parent),
                 signature_name=signatures_lib.DEFAULT,
                 text_specs=serving_task.text_inputs,
+                extra_inputs=compiled,
             )
         deploy_notes.write_deploy_notes(
             tmp,

@@ -259,10 +259,37 @@ def test_no_xla_export_and_warmup_replay(tokenizer, tmp_path):
         assert out["pooled_output"].shape == (len(inputs["text"]), 16)
 
 
-def test_pair_warmup_requests(classifier_export):
-    requests = warmup.read_warmup(classifier_export[1])
-    assert len(requests) == len(warmup.WARMUP_BATCH_SIZES)
-    assert all(set(r[1]) == {"text", "text_pair"} for r in requests)
+@pytest.mark.parametrize("kind", ["classifier", "multiple_choice"])
+def test_warmup_covers_every_compiled_shape(task_export, kind):
+    """After the sentence batches, one request per shape XLA compiles:
+    these all-XLA exports (tiny encoders, `max_length` 16, so batches of
+    up to 32 rows in the batching file) compile 1-32 rows x 8 or 16
+    tokens; the requests land on exactly those, through each task's own
+    packing (a text pair; a text and its choices)."""
+    from keras_bert_impl.export.deploy_notes import max_batch_size
+
+    _, path = task_export(kind)
+    requests = warmup.read_warmup(path)
+    names = {"classifier": {"text", "text_pair"},
+             "multiple_choice": {"text", "choices"}}[kind]  # fmt: skip
+    assert all(set(inputs) == names for _, inputs in requests)
+    sizes = warmup.WARMUP_BATCH_SIZES
+    assert [len(r[1]["text"]) for r in requests[: len(sizes)]] == list(sizes)
+    tokenize = tf.saved_model.load(path).signatures["tokenize"]
+    shapes = set()
+    for _, inputs in requests[len(sizes) :]:
+        ids = tokenize(**inputs)["token_ids"]
+        length = next(n for n in length_buckets(MAX_LENGTH)
+                      if n >= ids.shape[-1])  # fmt: skip
+        shapes.add((ids.shape[0], length))
+    rows = [2**i for i in range(max_batch_size(MAX_LENGTH).bit_length())]
+    assert shapes == {(r, n) for r in rows for n in length_buckets(MAX_LENGTH)}
+    assert len(requests) == len(sizes) + len(shapes)
+
+
+def test_filler_word():
+    assert warmup.filler_word(["[PAD]", "[UNK]", "##s", "The", "the"]) == "the"
+    assert warmup.filler_word(["[PAD]", "##的", "的"]) == "的"
 
 
 def test_length_buckets():
