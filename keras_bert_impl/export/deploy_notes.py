@@ -99,7 +99,8 @@ def serving_notes(
     padding = (
         "XLA compiles once per shape: such a request is padded to a power of "
         "two rows and to the next of these lengths (one compilation each, "
-        f"the first ones replayed by the warmup requests): {lengths}."
+        "replayed by the warmup requests at load, up to the batching file's "
+        f"largest batch): {lengths}."
     )
     flag = (
         "start TF Serving with `--xla_cpu_compilation_enabled=true` (on a "
