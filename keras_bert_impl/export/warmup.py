@@ -143,6 +143,8 @@ def xla_shape_inputs(
 
     requests = []
     for i, length in enumerate(lengths):
+        if choices * length > xla_max_tokens:
+            break  # not even one row of this length is compiled
         shortest = lengths[i - 1] + 1 if i else 0
         low, high = 0, length  # the largest k packed within `length`
         if packed_length(low) > length:
