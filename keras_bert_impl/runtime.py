@@ -104,6 +104,17 @@ def serving_xla_max_tokens(hidden_dim: int) -> int:
     return 1 << (tokens.bit_length() - 1)
 
 
+def serving_compiles(padded_rows, padded_length, xla_max_tokens):
+    """Whether a request of this padded shape runs XLA-compiled under the
+    budget `resolve_serving_jit_compile` returns (ints or tensors).
+
+    Example:
+    >>> serving_compiles(1, 128, 128), serving_compiles(2, 128, 128)
+    (True, False)
+    """
+    return padded_rows * padded_length <= xla_max_tokens
+
+
 def resolve_serving_jit_compile(
     jit_compile, precision: str, hidden_dim: int
 ) -> int:

@@ -35,6 +35,7 @@ from keras_bert_impl.export.tasks import ids_input_specs
 from keras_bert_impl.export.tasks import model_outputs
 from keras_bert_impl.models.encoder import INPUT_NAMES
 from keras_bert_impl.runtime import XLA_ALL_REQUESTS
+from keras_bert_impl.runtime import serving_compiles
 
 DEFAULT = "serving_default"
 FROM_IDS = "from_ids"
@@ -232,7 +233,9 @@ class ServingModule(tf.Module):
         # A multiple-choice request has one row per choice.
         rows = padded_batch * tf.reduce_prod(tf.shape(ids)[1:-1])
         return tf.cond(
-            rows * padded_length <= self._xla_max_tokens, compiled, unpadded
+            serving_compiles(rows, padded_length, self._xla_max_tokens),
+            compiled,
+            unpadded,
         )
 
     def encode(self, texts):

@@ -10,6 +10,8 @@ import os
 
 import tensorflow as tf
 
+from keras_bert_impl.runtime import serving_compiles
+
 WARMUP_DIR = "assets.extra"
 WARMUP_FILE = "tf_serving_warmup_requests"
 WARMUP_BATCH_SIZES = (1, 8, 32)
@@ -143,7 +145,7 @@ def xla_shape_inputs(
 
     requests = []
     for i, length in enumerate(lengths):
-        if choices * length > xla_max_tokens:
+        if not serving_compiles(choices, length, xla_max_tokens):
             break  # not even one row of this length is compiled
         shortest = lengths[i - 1] + 1 if i else 0
         low, high = 0, length  # the largest k packed within `length`
@@ -159,7 +161,9 @@ def xla_shape_inputs(
             continue  # no text lands in this bucket
         text = " ".join([filler] * low)
         rows = 1
-        while rows <= max_rows and rows * choices * length <= xla_max_tokens:
+        while rows <= max_rows and serving_compiles(
+            rows * choices, length, xla_max_tokens
+        ):
             requests.append(warmup_inputs(text_specs, rows, [text] * rows))
             rows *= 2
     return requests
