@@ -18,11 +18,30 @@ def pytest_addoption(parser):
     )
 
 
+# Folders whose conftest holds session fixtures (exports, corpora, vocabularies)
+# that several of their files share: their tests stay on one xdist worker, so
+# each fixture is built once. Every other test file is a group of its own.
+_SHARED_FIXTURE_FOLDERS = (
+    "data_pipeline",
+    "export",
+    "reliability",
+    "tokenization",
+)
+
+
+def _xdist_group(item):
+    relative = item.path.relative_to(item.config.rootpath / "tests")
+    if len(relative.parts) > 1 and relative.parts[0] in _SHARED_FIXTURE_FOLDERS:
+        return relative.parts[0]
+    return relative.as_posix()
+
+
 def pytest_collection_modifyitems(config, items):
     run_large = config.getoption("--run-large")
     skip_large = pytest.mark.skip(reason="needs --run-large")
     has_gpu = None
     for item in items:
+        item.add_marker(pytest.mark.xdist_group(_xdist_group(item)))
         if "large" in item.keywords and not run_large:
             item.add_marker(skip_large)
         if "gpu" in item.keywords:
