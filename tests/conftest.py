@@ -19,8 +19,9 @@ def pytest_addoption(parser):
 
 
 # Folders whose conftest holds session fixtures (exports, corpora, vocabularies)
-# that several of their files share: their tests stay on one xdist worker, so
-# each fixture is built once. Every other test file is a group of its own.
+# that several of their files share: under pytest-xdist (`.ci/run`, `-n 2`)
+# their tests run on one worker, so each fixture is built once. Every other
+# test file goes to one worker as a whole (its module fixtures built once).
 _SHARED_FIXTURE_FOLDERS = (
     "data_pipeline",
     "export",
@@ -29,11 +30,27 @@ _SHARED_FIXTURE_FOLDERS = (
 )
 
 
-def _xdist_group(item):
-    relative = item.path.relative_to(item.config.rootpath / "tests")
-    if len(relative.parts) > 1 and relative.parts[0] in _SHARED_FIXTURE_FOLDERS:
-        return relative.parts[0]
-    return relative.as_posix()
+def work_unit(nodeid):
+    """The xdist work unit of a test: its shared-fixture folder (e.g.
+    `tests/export`), or its file (`tests/training/test_resume.py`)."""
+    path = nodeid.split("::", 1)[0]
+    parts = path.split("/")
+    if len(parts) > 2 and parts[1] in _SHARED_FIXTURE_FOLDERS:
+        return "/".join(parts[:2])
+    return path
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    # `--dist loadgroup` would do this from marks, but pytest-xdist 3.8
+    # renames the node id through an attribute pytest 9.2 no longer reads.
+    from xdist.scheduler import LoadScopeScheduling
+
+    class FolderScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid):
+            return work_unit(nodeid)
+
+    return FolderScheduling(config, log)
 
 
 def pytest_collection_modifyitems(config, items):
@@ -41,7 +58,6 @@ def pytest_collection_modifyitems(config, items):
     skip_large = pytest.mark.skip(reason="needs --run-large")
     has_gpu = None
     for item in items:
-        item.add_marker(pytest.mark.xdist_group(_xdist_group(item)))
         if "large" in item.keywords and not run_large:
             item.add_marker(skip_large)
         if "gpu" in item.keywords:
