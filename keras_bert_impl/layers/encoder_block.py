@@ -163,16 +163,24 @@ class TransformerEncoderBlock(keras.layers.Layer):
         # `tensordot` puts a Reshape between them and nothing fuses.
         return ops.reshape(x, (-1, self.hidden_dim))
 
-    def _attention(self, rows, query_rows, sizes, padding_mask, training):
+    def _attention(
+        self, rows, query_rows, sizes, padding_mask, training, packed=None
+    ):
         # `rows`: (batch * seq, hidden) keys and values; `query_rows`:
         # (batch * num_queries, hidden); `sizes`: (batch, seq, num_queries).
-        # Returns (batch * num_queries, hidden).
+        # Returns (batch * num_queries, hidden). With `packed` (a
+        # `PackedRows`), `rows` and `query_rows` are the real tokens only
+        # (num_tokens, hidden), and so is the result: the projections run
+        # on them, attention itself on the padded layout.
         batch_size, seq_len, num_queries = sizes
+        spread = (lambda x: x) if packed is None else packed.unpack_flat
         q = self._split_heads(
-            self.query_dense(query_rows), batch_size, num_queries
+            spread(self.query_dense(query_rows)), batch_size, num_queries
         )
-        k = self._split_heads(self.key_dense(rows), batch_size, seq_len)
-        v = self._split_heads(self.value_dense(rows), batch_size, seq_len)
+        k = self._split_heads(spread(self.key_dense(rows)), batch_size, seq_len)
+        v = self._split_heads(
+            spread(self.value_dense(rows)), batch_size, seq_len
+        )
         scores = ops.matmul(q, ops.transpose(k, (0, 1, 3, 2)))
         # Softmax in float32 whatever the compute dtype.
         scores = ops.cast(scores, "float32") / math.sqrt(self.head_dim)
@@ -187,6 +195,8 @@ class TransformerEncoderBlock(keras.layers.Layer):
         context = ops.reshape(
             ops.transpose(context, (0, 2, 1, 3)), (-1, self.hidden_dim)
         )
+        if packed is not None:
+            context = packed.pack_flat(context)
         return self.attention_output_dense(context)
 
     def _feed_forward(self, x, training):
@@ -207,16 +217,25 @@ class TransformerEncoderBlock(keras.layers.Layer):
             num_queries, query_rows = seq_len, rows
         else:
             num_queries, query_rows = ops.shape(queries)[1], self._rows(queries)
-        attended = self._attention(
+        x = self._rows_block(
             rows, query_rows, (batch_size, seq_len, num_queries),
             padding_mask, training,
         )  # fmt: skip
+        return ops.reshape(x, (batch_size, num_queries, self.hidden_dim))
+
+    def _rows_block(
+        self, rows, query_rows, sizes, padding_mask, training, packed=None
+    ):
+        # The block on 2-D rows (see `_attention`), returns the query rows'
+        # outputs.
+        attended = self._attention(
+            rows, query_rows, sizes, padding_mask, training, packed
+        )
         x = self.attention_layer_norm(
             query_rows
             + self.attention_output_dropout(attended, training=training)
         )
-        x = self._feed_forward(x, training)
-        return ops.reshape(x, (batch_size, num_queries, self.hidden_dim))
+        return self._feed_forward(x, training)
 
     def call(self, inputs, padding_mask=None, training=None):
         return self._block(inputs, None, padding_mask, training)
@@ -246,6 +265,30 @@ class TransformerEncoderBlock(keras.layers.Layer):
         positions = ops.cast(positions, "int32")[:, :, None]
         rows = ops.take_along_axis(inputs, positions, axis=1)
         return self._block(inputs, rows, padding_mask, training)
+
+    def call_packed(self, rows, packed, training=None):
+        """The block on the real tokens of a padded batch only.
+
+        Equals `packed.pack(block(packed.unpack(rows), padding_mask))`
+        without computing anything at padding positions but attention:
+        the dense layers, LayerNorms and activation see `num_tokens` rows
+        instead of `batch_size * seq_len`. `BertEncoder` uses it under
+        `packed_tokens()` (the served model on TensorFlow's kernels).
+
+        Args:
+            rows: float tensor `(num_tokens, hidden_dim)`, the real tokens
+                in `packed.pack` order.
+            packed: `PackedRows` of the batch's padding mask.
+            training: bool. Whether dropout is active.
+
+        Returns:
+            Float tensor `(num_tokens, hidden_dim)`.
+        """
+        rows = ops.cast(rows, self.compute_dtype)
+        sizes = (packed.batch_size, packed.seq_len, packed.seq_len)
+        return self._rows_block(
+            rows, rows, sizes, packed.padding_mask, training, packed
+        )
 
     def compute_output_shape(self, inputs_shape, padding_mask_shape=None):
         return tuple(inputs_shape)

@@ -5,15 +5,82 @@ References:
     Language Understanding", arXiv 1810.04805.
 """
 
+import contextlib
+import contextvars
+
 import keras
 
 from keras_bert_impl.config import BertConfig
 from keras_bert_impl.layers.embedding import BertEmbedding
 from keras_bert_impl.layers.encoder_block import TransformerEncoderBlock
+from keras_bert_impl.layers.packed_rows import PackedRows
 from keras_bert_impl.layers.pooler import BertPooler
 from keras_bert_impl.runtime import XLADefaultMixin
 
 INPUT_NAMES = ("token_ids", "segment_ids", "padding_mask")
+
+_PACKED_TOKENS = contextvars.ContextVar("packed_tokens", default=False)
+
+
+@contextlib.contextmanager
+def packed_tokens():
+    """Within it, a `BertEncoder` called for inference skips the padding.
+
+    Its blocks run on the real tokens alone (`TransformerEncoderBlock.
+    call_packed`, `layers/packed_rows.py`); only attention sees the padded
+    layout. The outputs are the same at real positions (to float rounding)
+    and zeros at padding positions. Shapes are known only at run time, so
+    it is for TensorFlow's own kernels, not XLA: the export traces its
+    unpadded path (`export/signatures.py`) under it. Takes effect when the
+    model is called (traced) inside the `with`; calls with
+    `training=True` are not affected.
+
+    Example:
+    >>> encoder = BertEncoder(vocabulary_size=32, hidden_dim=16,
+    ...                       num_layers=2, num_heads=2, intermediate_dim=32,
+    ...                       max_sequence_length=8)
+    >>> ids = np.array([[2, 7, 9, 3], [2, 5, 3, 0]], "int32")
+    >>> inputs = {"token_ids": ids, "segment_ids": 0 * ids,
+    ...           "padding_mask": (ids > 0).astype("int32")}
+    >>> padded = encoder(inputs)["pooled_output"]
+    >>> with packed_tokens():
+    ...     packed = encoder(inputs)["pooled_output"]
+    >>> bool(np.allclose(padded, packed, atol=1e-6))
+    True
+    """
+    token = _PACKED_TOKENS.set(True)
+    try:
+        yield
+    finally:
+        _PACKED_TOKENS.reset(token)
+
+
+def _forward(inputs, embeddings, blocks, pooler, return_all_layers, packed):
+    """The encoder's wiring, once: embeddings, blocks, pooler.
+
+    `packed` False builds the functional graph (and runs it padded);
+    True runs the blocks on the real tokens only (`packed_tokens`).
+    """
+    mask = inputs["padding_mask"]
+    x = embeddings(inputs["token_ids"], inputs["segment_ids"])
+    rows = PackedRows(mask) if packed else None
+    unpack = rows.unpack if packed else (lambda x: x)
+    if packed:
+        x = rows.pack(x)
+    layer_outputs = []
+    for block in blocks:
+        if packed:
+            x = block.call_packed(x, rows)
+        else:
+            x = block(x, padding_mask=mask)
+        layer_outputs.append(x)
+    outputs = {"sequence_output": unpack(x)}
+    if pooler is not None:
+        outputs["pooled_output"] = pooler(outputs["sequence_output"])
+    if return_all_layers:
+        outputs["encoder_outputs"] = [unpack(y) for y in layer_outputs[:-1]]
+        outputs["encoder_outputs"].append(outputs["sequence_output"])
+    return outputs
 
 
 @keras.saving.register_keras_serializable(package="keras_bert_impl")
@@ -132,16 +199,10 @@ class BertEncoder(XLADefaultMixin, keras.Model):
             name: keras.Input(shape=(None,), dtype="int32", name=name)
             for name in INPUT_NAMES
         }
-        x = embeddings(inputs["token_ids"], inputs["segment_ids"])
-        layer_outputs = []
-        for block in blocks:
-            x = block(x, padding_mask=inputs["padding_mask"])
-            layer_outputs.append(x)
-        outputs = {"sequence_output": x}
-        if pooler_layer is not None:
-            outputs["pooled_output"] = pooler_layer(x)
-        if return_all_layers:
-            outputs["encoder_outputs"] = layer_outputs
+        outputs = _forward(
+            inputs, embeddings, blocks, pooler_layer, return_all_layers,
+            packed=False,
+        )  # fmt: skip
         super().__init__(inputs=inputs, outputs=outputs, dtype=dtype, **kwargs)
 
         # === Config ===
@@ -155,6 +216,23 @@ class BertEncoder(XLADefaultMixin, keras.Model):
         self._dtype_arg = (
             None if dtype is None else keras.dtype_policies.get(dtype)
         )
+
+    def call(self, inputs, training=None, mask=None):
+        if training or not _PACKED_TOKENS.get():
+            return super().call(inputs, training=training, mask=mask)
+        inputs = {
+            name: keras.ops.convert_to_tensor(inputs[name], "int32")
+            for name in INPUT_NAMES
+        }
+        blocks = [
+            self.get_layer(f"transformer_layer_{i}")
+            for i in range(self.num_layers)
+        ]
+        pooler = self.get_layer("pooler") if self.pooler else None
+        return _forward(
+            inputs, self.get_layer("embeddings"), blocks, pooler,
+            self.return_all_layers, packed=True,
+        )  # fmt: skip
 
     @property
     def token_embedding(self):

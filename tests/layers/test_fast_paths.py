@@ -154,3 +154,100 @@ def test_dense_layers_fuse_with_bias_and_activation_in_grappler(activation):
         f"_FusedMatMul+BiasAdd+{fused_act}": 2,
     }, (fused, counts)
     assert "BiasAdd" not in counts and "MatMul" not in counts, counts
+
+
+def _ragged_inputs():
+    """Rows of 12, 7 and 3 real tokens, and one with holes in its mask."""
+    inputs = _inputs(batch=4, seq=12, seed=3)
+    mask = np.zeros((4, 12), "int32")
+    mask[0] = 1
+    mask[1, :7] = 1
+    mask[2, :3] = 1
+    mask[3, [0, 1, 4, 5, 9]] = 1
+    inputs["padding_mask"] = mask
+    return inputs
+
+
+@pytest.mark.parametrize("traced", [False, True])
+def test_packed_tokens_equal_padded_at_real_positions(traced):
+    from keras_bert_impl.models.encoder import packed_tokens
+
+    encoder = build_encoder(CONFIG, return_all_layers=True)
+    inputs = _ragged_inputs()
+
+    def run(x):
+        return encoder(x, training=False)
+
+    if traced:
+        run = tf.function(run)
+    padded = run(inputs)
+    with packed_tokens():
+        packed = (tf.function(run.python_function) if traced else run)(inputs)
+    real = inputs["padding_mask"].astype(bool)
+    pairs = [(padded["pooled_output"], packed["pooled_output"], None)]
+    pairs += [
+        (a, b, real)
+        for a, b in zip(
+            padded["encoder_outputs"] + [padded["sequence_output"]],
+            packed["encoder_outputs"] + [packed["sequence_output"]],
+            strict=True,
+        )
+    ]
+    assert len(pairs) == 1 + CONFIG.num_layers + 1
+    for a, b, keep in pairs:
+        a, b = keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b)
+        if keep is None:
+            np.testing.assert_allclose(b, a, atol=1e-5)
+        else:
+            np.testing.assert_allclose(b[keep], a[keep], atol=1e-5)
+            assert not np.any(b[~keep])  # zeros at padding
+
+
+def _dense_rows(encoder, inputs, training, monkeypatch):
+    """The rows every Dense layer of the encoder saw, in one eager call."""
+    seen = []
+    original = keras.layers.Dense.call
+
+    def call(self, x, *args, **kwargs):
+        seen.append(int(x.shape[0]))
+        return original(self, x, *args, **kwargs)
+
+    monkeypatch.setattr(keras.layers.Dense, "call", call)
+    encoder(inputs, training=training)
+    monkeypatch.setattr(keras.layers.Dense, "call", original)
+    return seen
+
+
+def test_packed_tokens_run_dense_layers_on_real_tokens_only(monkeypatch):
+    from keras_bert_impl.models.encoder import packed_tokens
+
+    encoder = build_encoder(CONFIG)
+    inputs = _ragged_inputs()
+    real = int(inputs["padding_mask"].sum())  # 12 + 7 + 3 + 5 = 27 of 48
+    with packed_tokens():
+        rows = _dense_rows(encoder, inputs, False, monkeypatch)
+        trained = _dense_rows(encoder, inputs, True, monkeypatch)
+    # Six dense layers a block, then the pooler on the 4 [CLS] rows.
+    assert rows == [real] * 6 * CONFIG.num_layers + [4]
+    # Training keeps the padded layout (the fit path, XLA-compiled).
+    assert trained == [48] * 6 * CONFIG.num_layers + [4]
+    assert _dense_rows(encoder, inputs, False, monkeypatch) == trained
+
+
+def test_packed_tokens_in_bfloat16():
+    from keras_bert_impl.models.encoder import packed_tokens
+
+    encoder = build_encoder(CONFIG, dtype="bfloat16")
+    inputs = _ragged_inputs()
+    padded = encoder(inputs, training=False)
+    with packed_tokens():
+        packed = encoder(inputs, training=False)
+    assert packed["sequence_output"].dtype == padded["sequence_output"].dtype
+    real = inputs["padding_mask"].astype(bool)
+    a, b = (
+        keras.ops.convert_to_numpy(
+            keras.ops.cast(out["sequence_output"], "float32")
+        )
+        for out in (padded, packed)
+    )
+    np.testing.assert_allclose(b[real], a[real], atol=0.05)
