@@ -31,9 +31,10 @@ def packed_tokens():
     layout. The outputs are the same at real positions (to float rounding)
     and zeros at padding positions. Shapes are known only at run time, so
     it is for TensorFlow's own kernels, not XLA: the export traces its
-    unpadded path (`export/signatures.py`) under it. Takes effect when the
-    model is called (traced) inside the `with`; calls with
-    `training=True` are not affected.
+    unpadded path (`export/signatures.py`) under it. A batch without
+    padding runs as usual (a run-time branch). Takes effect when the model
+    is called (traced) inside the `with`; calls with `training=True` are
+    not affected.
 
     Example:
     >>> encoder = BertEncoder(vocabulary_size=32, hidden_dim=16,
@@ -229,10 +230,22 @@ class BertEncoder(XLADefaultMixin, keras.Model):
             for i in range(self.num_layers)
         ]
         pooler = self.get_layer("pooler") if self.pooler else None
-        return _forward(
-            inputs, self.get_layer("embeddings"), blocks, pooler,
-            self.return_all_layers, packed=True,
-        )  # fmt: skip
+
+        def packed():
+            return _forward(
+                inputs, self.get_layer("embeddings"), blocks, pooler,
+                self.return_all_layers, packed=True,
+            )  # fmt: skip
+
+        def padded():
+            return super(BertEncoder, self).call(inputs, training=False)
+
+        # Without padding there is nothing to skip, and moving the rows in
+        # and out of the padded layout for attention would cost 2-5%.
+        no_padding = keras.ops.all(
+            keras.ops.cast(inputs["padding_mask"], "bool")
+        )
+        return keras.ops.cond(no_padding, padded, packed)
 
     @property
     def token_embedding(self):
