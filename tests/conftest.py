@@ -18,41 +18,6 @@ def pytest_addoption(parser):
     )
 
 
-# Folders whose conftest holds session fixtures (exports, corpora, vocabularies)
-# that several of their files share: under pytest-xdist (`.ci/run`, `-n 2`)
-# their tests run on one worker, so each fixture is built once. Every other
-# test file goes to one worker as a whole (its module fixtures built once).
-_SHARED_FIXTURE_FOLDERS = (
-    "data_pipeline",
-    "export",
-    "reliability",
-    "tokenization",
-)
-
-
-def work_unit(nodeid):
-    """The xdist work unit of a test: its shared-fixture folder (e.g.
-    `tests/export`), or its file (`tests/training/test_resume.py`)."""
-    path = nodeid.split("::", 1)[0]
-    parts = path.split("/")
-    if len(parts) > 2 and parts[1] in _SHARED_FIXTURE_FOLDERS:
-        return "/".join(parts[:2])
-    return path
-
-
-@pytest.hookimpl(optionalhook=True)
-def pytest_xdist_make_scheduler(config, log):
-    # `--dist loadgroup` would do this from marks, but pytest-xdist 3.8
-    # renames the node id through an attribute pytest 9.2 no longer reads.
-    from xdist.scheduler import LoadScopeScheduling
-
-    class FolderScheduling(LoadScopeScheduling):
-        def _split_scope(self, nodeid):
-            return work_unit(nodeid)
-
-    return FolderScheduling(config, log)
-
-
 def pytest_collection_modifyitems(config, items):
     run_large = config.getoption("--run-large")
     skip_large = pytest.mark.skip(reason="needs --run-large")
