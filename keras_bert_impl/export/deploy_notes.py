@@ -112,12 +112,16 @@ def serving_notes(
         kernels = (
             f"Requests of up to {xla_max_tokens} tokens (padded rows x "
             "padded length) run XLA-compiled, larger ones on TensorFlow's "
-            f"own (oneDNN) kernels, unpadded: {flag} {padding}"
+            "own (oneDNN) kernels, unpadded (the encoder's token-wise layers "
+            f"also skip the padding of a batch's shorter rows): {flag} "
+            f"{padding}"
         )
     else:
         kernels = (
             "The numeric model runs on TensorFlow's own (oneDNN) kernels, "
-            "on each batch as it comes (no padding); no XLA flag is needed."
+            "on each batch as it comes (no padding; the encoder's "
+            "token-wise layers also skip the padding of a batch's shorter "
+            "rows); no XLA flag is needed."
         )
     xla_flag = (
         "        --xla_cpu_compilation_enabled=true \\\n"

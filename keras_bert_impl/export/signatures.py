@@ -21,7 +21,12 @@ request bound for it is padded to a power of two rows and its sequence to
 a bucket length (`length_buckets`), and the outputs are cut back: a server
 sees a bounded number of shapes, each compiled once. A request bound for
 TensorFlow's kernels is not padded at all (they take any shape; padding
-would only add work).
+would only add work), and inside the model the encoder skips the padding
+of a batch's shorter rows (`models.encoder.packed_tokens`): its
+token-wise layers run on the real tokens only. Sequence outputs are zeros
+at padding positions on that path; on the XLA path they hold whatever the
+model computes there. Either way a client reads them at real positions
+only (the `padding_mask` output).
 
 Each weight is stored once: the module tracks the model's variables (and
 nothing else of the Keras model), and the functions capture those same
@@ -34,6 +39,7 @@ from keras_bert_impl.export.tasks import ServingTask
 from keras_bert_impl.export.tasks import ids_input_specs
 from keras_bert_impl.export.tasks import model_outputs
 from keras_bert_impl.models.encoder import INPUT_NAMES
+from keras_bert_impl.models.encoder import packed_tokens
 from keras_bert_impl.runtime import XLA_ALL_REQUESTS
 from keras_bert_impl.runtime import serving_compiles
 
@@ -185,11 +191,19 @@ class ServingModule(tf.Module):
         def numeric(inputs):
             return model_outputs(task, model(inputs, training=False))
 
+        def numeric_unpadded(inputs):
+            # The encoder's blocks on the real tokens alone (`packed_tokens`):
+            # a batch of mixed lengths is not padded inside the model either.
+            with packed_tokens():
+                return numeric(inputs)
+
         self._xla_max_tokens = int(xla_max_tokens)
         # Not attributes of the module: tracking the Keras model would save
         # its variables a second time.
         self._numeric_xla = _untracked(tf.function(numeric, jit_compile=True))
-        self._numeric_tf = _untracked(tf.function(numeric, jit_compile=False))
+        self._numeric_tf = _untracked(
+            tf.function(numeric_unpadded, jit_compile=False)
+        )
 
     # -- pieces ------------------------------------------------------------
 

@@ -218,9 +218,9 @@ class BertEncoder(XLADefaultMixin, keras.Model):
             None if dtype is None else keras.dtype_policies.get(dtype)
         )
 
-    def call(self, inputs, training=None, mask=None):
+    def call(self, inputs, training=None, mask=None, **kwargs):
         if training or not _PACKED_TOKENS.get():
-            return super().call(inputs, training=training, mask=mask)
+            return super().call(inputs, training=training, mask=mask, **kwargs)
         inputs = {
             name: keras.ops.convert_to_tensor(inputs[name], "int32")
             for name in INPUT_NAMES

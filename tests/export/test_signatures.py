@@ -168,8 +168,8 @@ def test_variables_on_disk_within_10_percent(tokenizer, tmp_path):
     assert expected <= stored <= 1.1 * expected, (stored, expected)
 
 
-def _functions_with_matmuls(path):
-    """Names of the SavedModel's functions that hold a MatMul node."""
+def _functions_with_matmuls(path, op="MatMul"):
+    """Names of the SavedModel's functions that hold an `op` node."""
     from tensorflow.core.protobuf import saved_model_pb2
 
     with open(os.path.join(path, "saved_model.pb"), "rb") as f:
@@ -178,7 +178,7 @@ def _functions_with_matmuls(path):
         function.signature.name
         for graph in saved.meta_graphs
         for function in graph.graph_def.library.function
-        if any(node.op == "MatMul" for node in function.node_def)
+        if any(node.op == op for node in function.node_def)
     }
 
 
@@ -210,9 +210,22 @@ def test_default_export_runs_small_requests_with_xla(
         np.testing.assert_allclose(
             served["pooled_output"], expected["pooled_output"], atol=1e-5
         )
+        real = served["padding_mask"].numpy().astype(bool)
+        sequence = served["sequence_output"].numpy()
+        np.testing.assert_allclose(
+            sequence[real], expected["sequence_output"][real], atol=1e-5
+        )
+        if batch > 1:  # TensorFlow's kernels, padding skipped: zeros there
+            assert not real.all() and not np.any(sequence[~real])
     compiled = set(graph_ops.xla_functions(path))
     with_matmuls = _functions_with_matmuls(path)
     assert with_matmuls & compiled and with_matmuls - compiled
+    # The skipped padding: real tokens scattered back for attention, on
+    # TensorFlow's kernels only.
+    assert _functions_with_matmuls(path, "ScatterNd")
+    assert not any(
+        "ScatterNd" in ops for ops in graph_ops.xla_functions(path).values()
+    )
     _, xla = classifier_export
     assert _functions_with_matmuls(xla) <= set(graph_ops.xla_functions(xla))
     notes = os.path.join(path, "assets.extra", "SERVING.md")
