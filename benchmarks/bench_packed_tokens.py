@@ -94,17 +94,13 @@ def main(argv=None):
     import numpy as np
     import tensorflow as tf
     import tensorflow_text  # noqa: F401  (the tokenizer's ops)
+    from bench_serving_xla_tokens import load_model
 
-    from keras_bert_impl import BertTokenizer
-    from keras_bert_impl import assets
-    from keras_bert_impl.checkpoints import load_checkpoint
     from keras_bert_impl.models.encoder import packed_tokens
 
     tf.config.threading.set_intra_op_parallelism_threads(args.threads)
     tf.config.threading.set_inter_op_parallelism_threads(args.threads)
-    minilm = str(assets.asset_path(assets.MINILM, assets.MINILM_DIR))
-    tokenizer = BertTokenizer.load(minilm)
-    encoder, _ = load_checkpoint(minilm)
+    encoder, tokenizer = load_model("minilm")
 
     def forward(inputs):
         out = encoder(inputs, training=False)
