@@ -518,67 +518,32 @@ class Worker:
 
 
 def worker_main(threads):
-    """The worker's loop: one JSON command per stdin line, one reply."""
-    out = sys.stdout
-    sys.stdout = sys.stderr  # library prints must not reach the pipe
-    worker = None
-    for line in sys.stdin:
-        msg = json.loads(line)
-        try:
-            cmd = msg.pop("cmd")
-            if cmd == "hello":
-                worker = Worker(threads)
-                reply = worker.hello()
-            elif cmd == "prepare":
-                reply = worker.prepare(msg)
-            elif cmd == "run":
-                reply = worker.run(msg["peer"])
-            elif cmd == "quit":
-                out.write("{}\n")
-                out.flush()
-                return
-            else:
-                reply = {"error": f"unknown command {cmd!r}"}
-        except Exception as e:  # noqa: BLE001 - reported to the driver
-            reply = {"error": f"{type(e).__name__}: {e}"}
-        out.write(json.dumps(reply) + "\n")
-        out.flush()
+    """The worker's loop (`common.serve_pipe`): hello, prepare, run."""
+    state = {}
+
+    def handle(cmd, msg):
+        if cmd == "hello":
+            state["worker"] = Worker(threads)
+            return state["worker"].hello()
+        if cmd == "prepare":
+            return state["worker"].prepare(msg)
+        if cmd == "run":
+            return state["worker"].run(msg["peer"])
+        return {"error": f"unknown command {cmd!r}"}
+
+    common.serve_pipe(handle)
 
 
-class WorkerClient:
-    """The driver's side of the worker pipe."""
+class WorkerClient(common.PipeWorker):
+    """The driver's side of the worker pipe; `hello` holds its versions."""
 
     def __init__(self, python_exe, threads):
-        env = dict(os.environ, OMP_NUM_THREADS=str(threads))
-        self.proc = subprocess.Popen(
+        super().__init__(
             [python_exe, os.path.abspath(__file__), "--worker"]
             + ["--threads", str(threads)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            env=env,
+            env=dict(os.environ, OMP_NUM_THREADS=str(threads)),
         )
         self.hello = self.ask({"cmd": "hello"})
-
-    def ask(self, message):
-        self.proc.stdin.write(json.dumps(message) + "\n")
-        self.proc.stdin.flush()
-        line = self.proc.stdout.readline()
-        if not line:
-            raise RuntimeError(
-                f"the worker exited (code {self.proc.poll()}); see its stderr"
-            )
-        reply = json.loads(line)
-        if "error" in reply:
-            raise RuntimeError(reply["error"])
-        return reply
-
-    def close(self):
-        try:
-            self.ask({"cmd": "quit"})
-        except (RuntimeError, BrokenPipeError, ValueError):
-            pass
-        self.proc.wait(timeout=60)
 
 
 # === This process: ours and keras-hub ===

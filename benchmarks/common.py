@@ -287,6 +287,81 @@ def default_torch_python():
     return os.environ.get("KBI_TORCH_PYTHON", sys.executable)
 
 
+class PipeWorker:
+    """A worker process driven over a JSON-lines pipe.
+
+    The worker (`serve_pipe` on its side) reads one JSON command per line
+    on stdin and writes one JSON reply per line on stdout; a reply with an
+    `"error"` raises `RuntimeError` here. While one side works the other
+    waits on the pipe, so their thread pools never compete.
+
+    Args:
+        argv: list of str. The worker's command line.
+        env: optional dict. Its environment (default: this process's).
+        name: str. Named in errors.
+    """
+
+    def __init__(self, argv, env=None, name="the worker"):
+        self.name = name
+        self.proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+
+    def ask(self, message):
+        self.proc.stdin.write(json.dumps(message) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(
+                f"{self.name} exited (code {self.proc.poll()}); "
+                "see its stderr above"
+            )
+        reply = json.loads(line)
+        if "error" in reply:
+            raise RuntimeError(reply["error"])
+        return reply
+
+    def close(self, timeout=60):
+        if self.proc is None:
+            return
+        try:
+            self.ask({"cmd": "quit"})
+        except (RuntimeError, BrokenPipeError, ValueError):
+            pass
+        self.proc.wait(timeout=timeout)
+        self.proc = None
+
+
+def serve_pipe(handle):
+    """The worker's side of `PipeWorker`: answers commands until "quit".
+
+    Each stdin line is `{"cmd": name, ...}`; `handle(name, message)`
+    returns the reply dict (message without "cmd"). An exception becomes
+    an `{"error": ...}` reply; anything a library prints goes to stderr,
+    so only replies reach the pipe.
+    """
+    out = sys.stdout
+    sys.stdout = sys.stderr
+    for line in sys.stdin:
+        msg = json.loads(line)
+        cmd = msg.pop("cmd", None)
+        if cmd == "quit":
+            reply = {}
+        else:
+            try:
+                reply = handle(cmd, msg)
+            except Exception as e:  # noqa: BLE001 - reported to the driver
+                reply = {"error": f"{type(e).__name__}: {e}"}
+        out.write(json.dumps(reply) + "\n")
+        out.flush()
+        if cmd == "quit":
+            return
+
+
 class TorchPeer:
     """Drives `hf_peer.py` in `python_exe` over a JSON-lines pipe.
 
@@ -302,50 +377,30 @@ class TorchPeer:
         env = dict(os.environ)
         if threads:
             env["OMP_NUM_THREADS"] = str(threads)
+        self.pipe = None
         try:
-            self.proc = subprocess.Popen(
+            self.pipe = PipeWorker(
                 [self.python_exe, os.path.join(HERE, "hf_peer.py")],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                text=True,
                 env=env,
+                name="hf_peer.py",
             )
-            hello = self._ask({"cmd": "hello", "threads": threads})
-            self.versions = hello
+            self.versions = self.pipe.ask({"cmd": "hello", "threads": threads})
         except (OSError, RuntimeError) as e:
             self.error = str(e)
-            self.proc = None
+            self.pipe = None
             self.versions = {}
 
     @property
     def available(self):
-        return self.proc is not None and self.error is None
-
-    def _ask(self, message):
-        self.proc.stdin.write(json.dumps(message) + "\n")
-        self.proc.stdin.flush()
-        line = self.proc.stdout.readline()
-        if not line:
-            raise RuntimeError(
-                f"hf_peer.py exited (code {self.proc.poll()}); "
-                "see its stderr above"
-            )
-        reply = json.loads(line)
-        if "error" in reply:
-            raise RuntimeError(reply["error"])
-        return reply
+        return self.pipe is not None and self.error is None
 
     def setup(self, **spec):
-        return self._ask({"cmd": "setup", **spec})
+        return self.pipe.ask({"cmd": "setup", **spec})
 
     def run(self, steps):
-        return self._ask({"cmd": "run", "steps": steps})["seconds"]
+        return self.pipe.ask({"cmd": "run", "steps": steps})["seconds"]
 
     def close(self):
-        if self.proc is not None:
-            try:
-                self._ask({"cmd": "quit"})
-            except (RuntimeError, BrokenPipeError, ValueError):
-                pass
-            self.proc.wait(timeout=30)
-            self.proc = None
+        if self.pipe is not None:
+            self.pipe.close(timeout=30)
+            self.pipe = None

@@ -18,15 +18,16 @@ labels -100 off the masked ones, as the HF data collator makes them) with
 bfloat16. No TensorFlow import here.
 """
 
-import json
 import os
 import sys
 import time
 
-# Replies go to the real stdout; anything a library prints goes to stderr.
+# Replies go to the real stdout; anything a library prints goes to stderr
+# (also while torch imports).
 _OUT = sys.stdout
 sys.stdout = sys.stderr
 
+import common  # noqa: E402  (this folder: no TensorFlow import)
 import torch  # noqa: E402
 import transformers  # noqa: E402
 
@@ -45,11 +46,6 @@ _HF_NAMES = {
     "layer_norm_epsilon": "layer_norm_eps",
 }
 _HF_ACT = {"gelu": "gelu", "gelu_approximate": "gelu_new"}
-
-
-def reply(obj):
-    _OUT.write(json.dumps(obj) + "\n")
-    _OUT.flush()
 
 
 def hf_config(config):
@@ -140,32 +136,25 @@ class Peer:
 
 def main():
     peer = Peer()
-    for line in sys.stdin:
-        msg = json.loads(line)
-        try:
-            cmd = msg.pop("cmd")
-            if cmd == "hello":
-                if msg.get("threads"):
-                    torch.set_num_threads(int(msg["threads"]))
-                reply(
-                    {
-                        "torch": torch.__version__,
-                        "transformers": transformers.__version__,
-                        "threads": torch.get_num_threads(),
-                        "pid": os.getpid(),
-                    }
-                )
-            elif cmd == "setup":
-                reply(peer.setup(msg))
-            elif cmd == "run":
-                reply(peer.run(msg["steps"]))
-            elif cmd == "quit":
-                reply({})
-                return
-            else:
-                reply({"error": f"unknown command {cmd!r}"})
-        except Exception as e:  # noqa: BLE001 - reported to the driver
-            reply({"error": f"{type(e).__name__}: {e}"})
+
+    def handle(cmd, msg):
+        if cmd == "hello":
+            if msg.get("threads"):
+                torch.set_num_threads(int(msg["threads"]))
+            return {
+                "torch": torch.__version__,
+                "transformers": transformers.__version__,
+                "threads": torch.get_num_threads(),
+                "pid": os.getpid(),
+            }
+        if cmd == "setup":
+            return peer.setup(msg)
+        if cmd == "run":
+            return peer.run(msg["steps"])
+        return {"error": f"unknown command {cmd!r}"}
+
+    sys.stdout = _OUT  # serve_pipe moves library prints to stderr itself
+    common.serve_pipe(handle)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,12 @@ small models (float32 or bfloat16) and TensorFlow's own (oneDNN) kernels
 for larger ones and for fine-tuning steps (measured in
 `benchmarks/bench_jit_auto.py`; the numbers are in the README's
 Performance section). `True` and `False` are always honoured.
+
+It also refuses to train in a process set up for serving only
+(`check_weights_may_change`).
 """
+
+import os
 
 import tensorflow as tf
 
@@ -24,6 +29,13 @@ CPU_XLA_MAX_HIDDEN_DIM = 128
 
 
 STEPS = ("pretraining", "fine-tuning")
+
+# TensorFlow's oneDNN MatMul kernels read this once per process: when true,
+# each kernel converts its weight into oneDNN's blocked layout at its first
+# call and reuses that copy for ever. A serving process gains (bfloat16
+# exports 1.06-1.29x, benchmarks/bench_onednn_weights.py); a training step
+# would run its forward pass on the first weights it saw.
+FROZEN_WEIGHTS_ENV = "TF_ONEDNN_ASSUME_FROZEN_WEIGHTS"
 
 
 def resolve_jit_compile(
@@ -196,14 +208,50 @@ def model_jit_compile(model, jit_compile) -> bool:
     )
 
 
+def check_weights_may_change():
+    """Raises if this process told TensorFlow that weights never change.
+
+    With `TF_ONEDNN_ASSUME_FROZEN_WEIGHTS` true (`1` or `true`, as
+    TensorFlow reads it), TensorFlow's oneDNN kernels keep the first
+    weights they see: training would silently compute with stale weights
+    (measured: a 5-epoch fit's loss fell 0.77 -> 0.70 instead of
+    0.77 -> 0.48). The setting is for serving processes only.
+
+    Raises:
+        RuntimeError: the variable is set to a true value.
+
+    Example:
+    >>> check_weights_may_change()  # not set here: nothing happens
+    """
+    value = os.environ.get(FROZEN_WEIGHTS_ENV, "")
+    if value.strip().lower() in ("1", "true"):
+        raise RuntimeError(
+            f"{FROZEN_WEIGHTS_ENV}={value} is set in this process: "
+            "TensorFlow's oneDNN kernels then keep the first weights they "
+            "see, so training would run on stale weights. It is a setting "
+            "for serving processes only (see an export's "
+            "assets.extra/SERVING.md); unset it, or set it to 0, before "
+            "training."
+        )
+
+
 class XLADefaultMixin:
     """Makes this package's `jit_compile="auto"` the default of `compile`.
 
     Mixed into the package's models before `keras.Model`; a user still
-    chooses with `compile(..., jit_compile=True/False)`.
+    chooses with `compile(..., jit_compile=True/False)`. `fit` and
+    `train_on_batch` first run `check_weights_may_change`.
     """
 
     def compile(self, *args, jit_compile="auto", **kwargs):
         super().compile(
             *args, jit_compile=model_jit_compile(self, jit_compile), **kwargs
         )
+
+    def fit(self, *args, **kwargs):
+        check_weights_may_change()
+        return super().fit(*args, **kwargs)
+
+    def train_on_batch(self, *args, **kwargs):
+        check_weights_may_change()
+        return super().train_on_batch(*args, **kwargs)

@@ -25,6 +25,7 @@ from tests.reliability.conftest import finetune_args
 from tests.reliability.conftest import one_error_line
 from tests.reliability.conftest import permuted_vocab
 from tests.reliability.conftest import pretrain_args
+from tests.reliability.conftest import run_cli
 
 
 def _umask():
@@ -249,3 +250,61 @@ def test_next_run_removes_what_killed_processes_left(
     assert code == 0
     assert sorted(os.listdir(root / "m")) == ["2", "4"]
     assert (root / "m" / "2" / "saved_model.pb").read_bytes() == b"v2"
+
+
+FROZEN = "TF_ONEDNN_ASSUME_FROZEN_WEIGHTS"
+
+
+@pytest.mark.parametrize("value", ["1", "true", "TRUE"])
+def test_training_refuses_weights_assumed_frozen(
+    workspace, tmp_path, monkeypatch, value
+):
+    """A process told that weights never change (a serving setting that
+    makes TensorFlow's oneDNN kernels reuse the first weights they see)
+    may not train: `fit` and `train_on_batch` say so before any step,
+    naming the variable and what to do; the run folder is not made."""
+    tokenizer = kbi.BertTokenizer(TINY_VOCAB)
+    model = kbi.build_task_model(
+        "classify", workspace["checkpoint"], vocab=tokenizer,
+        label_names=["neg", "pos"],
+    )  # fmt: skip
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    train = kbi.classification_dataset(
+        workspace["csv"], tokenizer, max_seq_length=16, batch_size=8
+    )
+    x, y = next(iter(train))
+    # Set only now: no kernel runs in this process while it is set (the
+    # guard raises first), so TensorFlow never reads it here.
+    monkeypatch.setenv(FROZEN, value)
+    with pytest.raises(RuntimeError, match=rf"{FROZEN}={value} is set") as e:
+        model.fit(train, epochs=1, verbose=0)
+    assert "unset it, or set it to 0, before training" in str(e.value)
+    with pytest.raises(RuntimeError, match=FROZEN):
+        model.train_on_batch(x, y)
+    config = kbi.FinetuneConfig(epochs=1, batch_size=8, jit_compile=False)
+    with pytest.raises(RuntimeError, match=FROZEN):
+        kbi.finetune(model, train, config=config, output_dir=tmp_path / "run",
+                     tokenizer=tokenizer, verbose=0)  # fmt: skip
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("value", ["0", "false", ""])
+def test_training_allows_weights_not_assumed_frozen(monkeypatch, value):
+    from keras_bert_impl.runtime import check_weights_may_change
+
+    monkeypatch.setenv(FROZEN, value)
+    check_weights_may_change()
+
+
+def test_pretrain_command_refuses_weights_assumed_frozen(
+    workspace, tmp_path, monkeypatch
+):
+    """The command line, in its own process (where TensorFlow does read
+    the variable): one error line, exit status 1, no checkpoint."""
+    monkeypatch.setenv(FROZEN, "1")
+    logdir = tmp_path / "run"
+    result = run_cli(*pretrain_args(workspace, logdir))
+    line = one_error_line(result.stderr)
+    assert result.returncode == 1, result.stderr
+    assert f"RuntimeError: {FROZEN}=1 is set in this process" in line
+    assert not logdir.exists() or not list(logdir.rglob("*.index"))

@@ -1,0 +1,259 @@
+"""oneDNN's weight cache for a serving process, measured on real text.
+
+TensorFlow runs a float32 or bfloat16 `MatMul` (+ `BiasAdd` + GELU) on
+its CPU kernels through oneDNN. By default every call hands oneDNN the
+weight in TensorFlow's plain layout, and oneDNN works from it as is (or
+reorders it) on every call: at a few rows per request, streaming the
+weights dominates. With `TF_ONEDNN_ASSUME_FROZEN_WEIGHTS=1` in the
+environment (TensorFlow reads it once per process) each kernel converts
+its weight once into oneDNN's blocked layout and keeps it. That is only
+correct in a process where the weights never change: a serving process
+(TF Serving, or a script that only runs an export), never training.
+
+Two worker processes (this script with `--worker`) load the same exports
+of the real all-MiniLM-L6-v2 encoder, one with the variable set to 1
+(`cached`), one without (`default`), and call `serving_default` with raw
+text as TF Serving does (as `bench_serving_e2e.py`): real text of the
+three length profiles (`short`: Rotten Tomatoes, `long128` / `long512`:
+BBC News articles cut there), batch sizes `--batch-sizes`, exports
+`--exports` (`fp32`: the default export, `jit_compile="auto"`, whose
+XLA-compiled small requests this does not touch; `fp32-noxla`:
+`jit_compile=False`, TensorFlow's kernels throughout; `bf16`:
+`precision="bfloat16"`, TensorFlow's kernels throughout). The driver
+alternates the workers (`common.interleaved`: one pass over all sentences
+per worker per round, order rotated), so they never run at the same time.
+
+Per (export, profile, batch size): an untimed warmup pass on each worker
+(XLA compiles; oneDNN fills its cache), the max |difference| between the
+two workers' `sequence_output` at real tokens and `pooled_output`, then
+`--rounds` timed passes; sentences/s median [min-max] and the per-round
+ratio cached / default (> 1: the cache pays).
+
+    python benchmarks/bench_onednn_weights.py --rounds 5
+    python benchmarks/bench_onednn_weights.py --rounds 1 --profiles short \\
+        --batch-sizes 1 --exports fp32 --max-sentences 16
+
+One JSON line per run goes to `benchmarks/results/onednn_weights.jsonl`.
+"""
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, ".."))
+
+import common  # noqa: E402
+
+ENV = "TF_ONEDNN_ASSUME_FROZEN_WEIGHTS"
+MODES = {"default": "0", "cached": "1"}
+EXPORTS = {
+    "fp32": {},
+    "fp32-noxla": {"jit_compile": False},
+    "bf16": {"precision": "bfloat16"},
+}
+
+
+# === Worker side (one process per mode) ===
+
+
+def worker_main(threads):
+    import numpy as np
+    import tensorflow as tf
+    import tensorflow_text  # noqa: F401  (registers the tokenizer's ops)
+
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(threads)
+    state = {"loaded": {}}
+
+    def one(serve, batch):
+        out = serve(text=tf.constant(batch))
+        return {k: v.numpy() for k, v in out.items()}
+
+    def handle(cmd, msg):
+        if cmd == "hello":
+            return {
+                "tensorflow": tf.__version__,
+                ENV: os.environ.get(ENV),
+                "pid": os.getpid(),
+            }
+        if cmd == "prepare":
+            # Loads the export (cached), sets the batches, runs the warmup
+            # pass and saves its outputs at real tokens for the diff.
+            path = msg["path"]
+            if path not in state["loaded"]:
+                state["loaded"][path] = tf.saved_model.load(path)
+            serve = state["loaded"][path].signatures["serving_default"]
+            texts, size = msg["texts"], msg["batch_size"]
+            batches = [texts[i : i + size] for i in range(0, len(texts), size)]
+            state["run"] = lambda: [one(serve, b) for b in batches]
+            start = time.perf_counter()
+            outs = state["run"]()
+            warm = time.perf_counter() - start
+            real = [o["sequence_output"][o["padding_mask"] > 0] for o in outs]
+            np.savez(
+                msg["save"],
+                sequence=np.concatenate(real),
+                pooled=np.concatenate([o["pooled_output"] for o in outs]),
+            )
+            return {"warmup_pass_s": warm}
+        if cmd == "run":
+            start = time.perf_counter()
+            state["run"]()
+            return {"seconds": time.perf_counter() - start}
+        return {"error": f"unknown command {cmd!r}"}
+
+    common.serve_pipe(handle)
+
+
+# === Driver ===
+
+
+def export_all(root, exports, max_lengths):
+    """{(export, max_length): version directory} of the MiniLM encoder."""
+    from bench_serving_xla_tokens import load_model
+
+    from keras_bert_impl.export import export_savedmodel
+
+    encoder, tokenizer = load_model("minilm")
+    paths = {}
+    for name in exports:
+        for max_length in max_lengths:
+            paths[name, max_length] = export_savedmodel(
+                encoder, tokenizer,
+                os.path.join(root, f"{name}_{max_length}", "1"),
+                max_length=max_length, warmup=False, **EXPORTS[name],
+            )  # fmt: skip
+    return paths
+
+
+def max_differences(files):
+    import numpy as np
+
+    a, b = (np.load(files[mode]) for mode in MODES)
+    return {
+        key: float(np.abs(a[key].astype("f8") - b[key]).max())
+        for key in ("sequence", "pooled")
+    }
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--exports", default="fp32,bf16")
+    parser.add_argument("--profiles", default="short,long128,long512")
+    parser.add_argument("--batch-sizes", default="1,8,32")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--short-sentences", type=int, default=128)
+    parser.add_argument("--long-sentences", type=int, default=32)
+    parser.add_argument("--max-sentences", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--out", default="onednn_weights.jsonl")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        worker_main(args.threads)
+        return
+
+    import bench_serving_e2e as e2e
+
+    exports = [e for e in args.exports.split(",") if e]
+    profiles = [p for p in args.profiles.split(",") if p]
+    sizes = [int(b) for b in args.batch_sizes.split(",")]
+    texts = {p: e2e.load_texts(p, args) for p in profiles}
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="onednn_weights_") as root:
+        max_lengths = sorted({e2e.PROFILES[p][1] for p in profiles})
+        paths = export_all(root, exports, max_lengths)
+        workers = {
+            mode: common.PipeWorker(
+                [sys.executable, os.path.abspath(__file__), "--worker"]
+                + ["--threads", str(args.threads)],
+                env=dict(os.environ, **{ENV: value}),
+                name=f"the {mode} worker",
+            )
+            for mode, value in MODES.items()
+        }
+        try:
+            hello = {m: w.ask({"cmd": "hello"}) for m, w in workers.items()}
+            cells, table = [], []
+            for name in exports:
+                for profile in profiles:
+                    path = paths[name, e2e.PROFILES[profile][1]]
+                    for size in sizes:
+                        cell = measure(
+                            workers, path, texts[profile], size, root, args
+                        )
+                        cell.update(export=name, profile=profile)
+                        cells.append(cell)
+                        table.append(row(cell))
+                        common.log(table[-1])
+        finally:
+            for worker in workers.values():
+                worker.close()
+    result = {
+        "benchmark": "onednn_weights",
+        **common.stamp(),
+        "model": "all-MiniLM-L6-v2 encoder",
+        "threads": args.threads,
+        "rounds": args.rounds,
+        "load_average": os.getloadavg(),
+        "workers": hello,
+        "wall_s": time.perf_counter() - start,
+        "cells": cells,
+    }
+    header = [
+        "export", "profile", "batch", "default sent/s", "cached sent/s",
+        "cached / default", "max |diff| seq", "pooled",
+    ]  # fmt: skip
+    common.emit(result, common.format_table(header, table), args.out)
+
+
+def measure(workers, path, texts, batch_size, root, args):
+    files = {m: os.path.join(root, f"out_{m}.npz") for m in workers}
+    warm = {
+        mode: worker.ask({
+            "cmd": "prepare", "path": path, "texts": texts,
+            "batch_size": batch_size, "save": files[mode],
+        })["warmup_pass_s"]
+        for mode, worker in workers.items()
+    }  # fmt: skip
+    diff = max_differences(files)
+    times = common.interleaved(
+        {
+            mode: (lambda w=worker: w.ask({"cmd": "run"})["seconds"])
+            for mode, worker in workers.items()
+        },
+        args.rounds,
+    )
+    return {
+        "batch_size": batch_size,
+        "sentences": len(texts),
+        "warmup_pass_s": warm,
+        "max_abs_diff": diff,
+        "sentences_per_s": {
+            mode: common.rate_stats(seconds, len(texts))
+            for mode, seconds in times.items()
+        },
+        "cached_over_default": common.paired_ratios(
+            times, "cached", ["default"]
+        )["default"],
+        "seconds": times,
+    }
+
+
+def row(cell):
+    rates = cell["sentences_per_s"]
+    return [
+        cell["export"], cell["profile"], cell["batch_size"],
+        common.fmt_rate(rates["default"]), common.fmt_rate(rates["cached"]),
+        common.fmt_ratio(cell["cached_over_default"]),
+        f"{cell['max_abs_diff']['sequence']:.1e}",
+        f"{cell['max_abs_diff']['pooled']:.1e}",
+    ]  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
