@@ -48,7 +48,7 @@ sys.path.insert(0, os.path.join(HERE, ".."))
 
 import common  # noqa: E402
 
-ENV = "TF_ONEDNN_ASSUME_FROZEN_WEIGHTS"
+ENV = common.FROZEN_WEIGHTS_ENV
 MODES = {"default": "0", "cached": "1"}
 EXPORTS = {
     "fp32": {},

@@ -1063,6 +1063,14 @@ def parse_args(argv):
         "not save.",
     )
     parser.add_argument(
+        "--onednn-frozen-weights",
+        action="store_true",
+        help=f"Set {common.FROZEN_WEIGHTS_ENV}=1 in this process (ours and "
+        "keras-hub) before TensorFlow loads, as the serving notes of a "
+        "bfloat16 export advise for the server (bench_onednn_weights.py "
+        "measures it).",
+    )
+    parser.add_argument(
         "--worker",
         action="store_true",
         help="Internal: run as the torch/ORT peer process (JSON lines on "
@@ -1076,6 +1084,8 @@ def main(argv=None):
     if args.worker:
         worker_main(args.threads)
         return
+    if args.onednn_frozen_weights:
+        os.environ[common.FROZEN_WEIGHTS_ENV] = "1"
     import tensorflow as tf
 
     tf.get_logger().setLevel("ERROR")  # keras-hub's retracing warnings
@@ -1169,6 +1179,9 @@ def main(argv=None):
             "peer_precisions": precisions,
             "keras_hub_modes": ctx["hub_modes"],
             "seed": SEED,
+            common.FROZEN_WEIGHTS_ENV: os.environ.get(
+                common.FROZEN_WEIGHTS_ENV
+            ),
         },
         "notes": notes,
         "load_s": {**ctx["models"].load_s, **ctx["peer_info"]},

@@ -21,6 +21,9 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RESULTS_DIR = os.path.join(HERE, "results")
+# TensorFlow's oneDNN weight cache for serving processes (read once per
+# process; keras_bert_impl.runtime.FROZEN_WEIGHTS_ENV).
+FROZEN_WEIGHTS_ENV = "TF_ONEDNN_ASSUME_FROZEN_WEIGHTS"
 
 
 # === Machine ===
