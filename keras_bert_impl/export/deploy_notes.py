@@ -11,13 +11,15 @@ everything there but its warmup file, and they move with the version):
   batch whose rows x `max_length` stays within `MAX_BATCH_TOKENS`,
   measured on real text (`benchmarks/bench_serving_e2e.py`).
 * `SERVING.md`: the flags to start TF Serving with for this export (XLA,
-  threads, batching), and how it runs (which requests XLA compiles,
+  threads, batching, and for a bfloat16 export on TensorFlow's kernels
+  the oneDNN weight cache), and how it runs (which requests XLA compiles,
   precision, length buckets), so an operator does not have to read this
   package.
 """
 
 import os
 
+from keras_bert_impl.runtime import FROZEN_WEIGHTS_ENV
 from keras_bert_impl.runtime import XLA_ALL_REQUESTS
 
 NOTES_FILE = "SERVING.md"
@@ -135,6 +137,23 @@ def serving_notes(
             " or AMX, slower than float32 elsewhere)"
         )
     batching = f"/models/{name}/<version>/assets.extra/{BATCHING_FILE}"
+    # bfloat16 on TensorFlow's kernels: oneDNN's weight cache measured
+    # 1.06-1.29x on real text; float32 within noise (0.94-1.05x), so not
+    # advised there (benchmarks/bench_onednn_weights.py, README Serving).
+    cache = precision == "bfloat16" and xla_max_tokens < XLA_ALL_REQUESTS
+    env = f"{FROZEN_WEIGHTS_ENV}=1 " if cache else ""
+    cache_note = (
+        f"Environment: `{FROZEN_WEIGHTS_ENV}=1` (`docker run -e "
+        f"{FROZEN_WEIGHTS_ENV}=1 ...`) lets TensorFlow's oneDNN kernels "
+        "convert each weight into their blocked bfloat16 layout once, "
+        "instead of at every call (measured 1.06-1.29x on real text, the "
+        "most at batch 1, with TensorFlow 2.21 in Python; it does nothing "
+        "where oneDNN is off). Only for a serving process: a process that "
+        "trains must not set it (its kernels would keep the first weights "
+        "they saw; keras_bert_impl refuses to train with it set).\n\n"
+        if cache
+        else ""
+    )
     return (
         f"# Serving `{name}`\n\n"
         "Raw text in (`serving_default`), written by keras_bert_impl.\n\n"
@@ -142,7 +161,7 @@ def serving_notes(
         f"{weights}; outputs float32. Inputs longer than {max_length} "
         "tokens are cut.\n\n"
         "## Flags\n\n"
-        f"    tensorflow_model_server --model_name={name} \\\n"
+        f"    {env}tensorflow_model_server --model_name={name} \\\n"
         f"        --model_base_path=/models/{name} \\\n"
         f"{xla_flag}"
         f"        --tensorflow_intra_op_parallelism={cores} \\\n"
@@ -153,6 +172,7 @@ def serving_notes(
         f"({cores} on the exporting host; set the serving host's), inter-op "
         "1: one model call uses every core, concurrency comes from "
         "batching.\n\n"
+        f"{cache_note}"
         f"Batching (`{BATCHING_FILE}`): batches of up to "
         f"{max_batch_size(max_length)} rows (measured: beyond "
         f"{MAX_BATCH_TOKENS} tokens a batch stops paying on a CPU), in the "

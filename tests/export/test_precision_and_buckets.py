@@ -149,6 +149,9 @@ def test_batching_file_and_notes(classifier_export):
     assert "--tensorflow_intra_op_parallelism=" in notes
     assert "assets.extra/batching_parameters.txt" in notes
     assert "float32 weights" in notes
+    # oneDNN's weight cache is advised for bfloat16 only (float32: within
+    # noise, benchmarks/bench_onednn_weights.py).
+    assert "TF_ONEDNN_ASSUME_FROZEN_WEIGHTS" not in notes
 
 
 def test_cli_precision_flag(tmp_path):
@@ -178,6 +181,12 @@ def test_auto_jit_rule_per_precision(bf16_classifier, classifier_export):
     notes = pathlib.Path(bf16_classifier) / "assets.extra" / "SERVING.md"
     assert "--xla_cpu_compilation_enabled" not in notes.read_text()
     assert "oneDNN" in notes.read_text()
+    # The server command carries the weight cache, and says for whom.
+    assert (
+        "    TF_ONEDNN_ASSUME_FROZEN_WEIGHTS=1 tensorflow_model_server "
+        in notes.read_text()
+    )
+    assert "Only for a serving process" in notes.read_text()
     every = runtime.XLA_ALL_REQUESTS
     assert resolve_serving_jit_compile("auto", "float32", 384) == 128
     assert resolve_serving_jit_compile("auto", "float32", 768) == 32
