@@ -50,10 +50,11 @@ class TrainingHealth:
     """
 
     def __init__(self, interval=INTERVAL):
-        if not isinstance(interval, int) or interval < 1:
-            raise ValueError(
-                f"Health interval must be a positive integer, got {interval!r}."
-            )
+        # A variable, not a constant of the traced step: a new interval
+        # takes effect at the next step without retracing.
+        self._interval = tf.Variable(
+            INTERVAL, dtype=tf.int64, trainable=False, name="health_interval"
+        )
         self.interval = interval
         self._sums = {
             name: tf.Variable(0.0, trainable=False, name=f"health_{name}")
@@ -61,6 +62,23 @@ class TrainingHealth:
         }
         self._count = tf.Variable(0.0, trainable=False, name="health_count")
         self._sampled = tf.Variable(0.0, trainable=False, name="health_sampled")
+
+    @property
+    def interval(self) -> int:
+        return self._interval_value
+
+    @interval.setter
+    def interval(self, interval):
+        if (
+            isinstance(interval, bool)
+            or not isinstance(interval, int)
+            or interval < 1
+        ):
+            raise ValueError(
+                f"Health interval must be a positive integer, got {interval!r}."
+            )
+        self._interval_value = interval
+        self._interval.assign(interval)
 
     def apply(self, optimizer, gradients, variables):
         """`optimizer.apply(gradients, variables)`, recording this step's
@@ -89,7 +107,9 @@ class TrainingHealth:
             iteration > 0,  # under warmup from 0 the first update is 0
             tf.logical_or(
                 tf.equal(self._sampled, 0.0),
-                tf.equal(iteration % self.interval, 0),
+                tf.equal(
+                    iteration % tf.cast(self._interval, iteration.dtype), 0
+                ),
             ),
         )
         # The copy is taken on every step and only the passes over it are
@@ -153,6 +173,13 @@ def health_of(model):
     return box.value
 
 
+def sync_health(model):
+    """Before a `fit` or `train_on_batch` builds or reuses its step: the
+    model's `TrainingHealth`, created here (outside tf.function) if new,
+    sampling at the model's current `health_interval`."""
+    health_of(model).interval = getattr(model, "health_interval", INTERVAL)
+
+
 def loss_scale_of(optimizer):
     """The dynamic loss scale of a `LossScaleOptimizer`, else `None`."""
     scale = getattr(optimizer, "dynamic_scale", None)
@@ -164,7 +191,8 @@ class HealthMixin:
 
     Mix in before `keras.Model`. `track_health = False` (an attribute)
     turns the recording off (Keras' own step then runs unchanged);
-    `health_interval` is `TrainingHealth`'s sampling interval.
+    `health_interval` is `TrainingHealth`'s sampling interval, read at
+    each `fit` and `train_on_batch` (a change applies from the next one).
     """
 
     track_health = True
@@ -172,7 +200,7 @@ class HealthMixin:
 
     def make_train_function(self, force=False):
         if self.track_health:
-            health_of(self)  # its variables, created outside tf.function
+            sync_health(self)
         return super().make_train_function(force=force)
 
     def train_step(self, data):

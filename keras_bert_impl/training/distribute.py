@@ -49,6 +49,7 @@ import shutil
 import tensorflow as tf
 
 from keras_bert_impl.health import health_of
+from keras_bert_impl.health import sync_health
 
 STRATEGIES = ("default", "one_device", "mirrored", "multi_worker", "tpu")
 
@@ -357,6 +358,9 @@ class ReplicaXLAMixin:
         )
 
     def make_train_function(self, force=False):
+        # Health numbers (health.py) on one replica only (below).
+        if getattr(self, "track_health", False) and self._single_replica():
+            sync_health(self)
         if self.train_function is not None and not force:
             return self.train_function
         strategy = self.distribute_strategy

@@ -105,3 +105,34 @@ def test_numbers_match_the_weights_and_are_sampled(cls, jit_compile):
 def test_interval_is_validated():
     with pytest.raises(ValueError, match="positive integer, got 0"):
         TrainingHealth(interval=0)
+
+
+@pytest.mark.parametrize("cls", [KerasStepNet, ReplicaStepNet])
+def test_a_new_interval_applies_at_the_next_fit(cls):
+    """`health_interval` is read at every `fit` / `train_on_batch`, not only
+    the first: the traced step reads it from a variable."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(8, 4)).astype("float32")
+    y = rng.normal(size=(8, 2)).astype("float32")
+    model = cls()
+    model.compile(optimizer=keras.optimizers.SGD(LEARNING_RATE), loss="mse")
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0)  # update 0
+    health = health_of(model)
+    assert health.interval == 3
+    health.read_and_reset()
+
+    def sampled_after(n):
+        for _ in range(n):
+            model.train_on_batch(x, y)
+        count = float(health._sampled.numpy())
+        health.read_and_reset()
+        return count
+
+    # Updates 1-4 at interval 3: 1 (first since the read) and 3.
+    assert sampled_after(4) == 2
+    model.health_interval = 1
+    assert sampled_after(4) == 4  # every update, without a new trace
+    assert health.interval == 1
+    model.health_interval = 5
+    model.fit(x, y, batch_size=8, epochs=4, verbose=0)  # updates 9-12
+    assert float(health._sampled.numpy()) == 2  # 9 (first) and 10
