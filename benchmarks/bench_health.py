@@ -34,61 +34,8 @@ from common import format_table  # noqa: E402
 from common import log  # noqa: E402
 from common import median_interval  # noqa: E402
 from common import stamp  # noqa: E402
+from common import synthetic_training  # noqa: E402
 from common import train_stepper  # noqa: E402
-
-
-def _pretraining(preset, batch, length, track):
-    import keras
-    import numpy as np
-    import tensorflow as tf
-
-    import keras_bert_impl as kbi
-    from keras_bert_impl.training.pretrain import PretrainingModel
-
-    keras.utils.set_random_seed(0)
-    config = kbi.BertConfig.preset(preset, vocabulary_size=30522)
-    model = PretrainingModel(kbi.build_encoder(config))
-    model.track_health = track
-    model.compile(optimizer=kbi.create_optimizer(1e-4, 1000, 10))
-    rng = np.random.default_rng(0)
-    slots = max(1, int(0.15 * length))
-    x = {
-        "token_ids": rng.integers(5, 30000, (batch, length)).astype("int32"),
-        "segment_ids": np.zeros((batch, length), "int32"),
-        "padding_mask": np.ones((batch, length), "int32"),
-        "mask_positions": np.tile(np.arange(slots), (batch, 1)).astype("int32"),
-    }
-    y = {
-        "masked_lm": rng.integers(5, 30000, (batch, slots)).astype("int32"),
-        "next_sentence": rng.integers(0, 2, (batch,)).astype("int32"),
-    }
-    w = {"masked_lm": np.ones((batch, slots), "float32"),
-         "next_sentence": np.ones((batch,), "float32")}  # fmt: skip
-    data = tf.data.Dataset.from_tensors((x, y, w)).repeat()
-    return model, data
-
-
-def _finetuning(preset, batch, length, track):
-    import keras
-    import numpy as np
-    import tensorflow as tf
-
-    import keras_bert_impl as kbi
-
-    keras.utils.set_random_seed(0)
-    config = kbi.BertConfig.preset(preset, vocabulary_size=30522)
-    model = kbi.BertClassifier(kbi.build_encoder(config), num_classes=2)
-    model.track_health = track
-    model.compile(optimizer=kbi.create_finetune_optimizer(1000))
-    rng = np.random.default_rng(0)
-    x = {
-        "token_ids": rng.integers(5, 30000, (batch, length)).astype("int32"),
-        "segment_ids": np.zeros((batch, length), "int32"),
-        "padding_mask": np.ones((batch, length), "int32"),
-    }
-    y = rng.integers(0, 2, (batch,)).astype("int32")
-    data = tf.data.Dataset.from_tensors((x, y)).repeat()
-    return model, data
 
 
 def main():
@@ -102,11 +49,16 @@ def main():
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     rows, results = [], []
     for preset in args.configs.split(","):
-        for kind, build in (("pretrain", _pretraining),
-                            ("finetune", _finetuning)):  # fmt: skip
+        for kind in ("pretrain", "finetune"):
             log(f"{preset} {kind}: building")
             built = {
-                name: build(preset, args.batch_size, args.seq_length, track)
+                name: synthetic_training(
+                    kind,
+                    preset,
+                    args.batch_size,
+                    args.seq_length,
+                    track_health=track,
+                )
                 for name, track in (("off", False), ("on", True))
             }
             steppers = {

@@ -42,76 +42,32 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 import common  # noqa: E402
 import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
 
-from keras_bert_impl.config import BertConfig  # noqa: E402
-from keras_bert_impl.models.classifier import BertClassifier  # noqa: E402
-from keras_bert_impl.models.encoder import build_encoder  # noqa: E402
-from keras_bert_impl.optimizers import create_optimizer  # noqa: E402
 from keras_bert_impl.runtime import model_jit_compile  # noqa: E402
-from keras_bert_impl.training.pretrain import PretrainingModel  # noqa: E402
 
-POLICIES = {"fp32": "float32", "bf16": "mixed_bfloat16"}
 # Pairs of steps and batch size, by preset (base is slow, and two base
 # pretrainers with their optimizer states must fit in memory).
 PAIRS = {"tiny": 60, "mini": 40, "small": 20, "base": 12}
 BATCH = {"tiny": 32, "mini": 32, "small": 32, "base": 16}
 
 
-def make_batch(kind, vocabulary_size, batch_size, seq_length, seed=0):
-    rng = np.random.default_rng(seed)
-    x = {
-        "token_ids": rng.integers(5, vocabulary_size, (batch_size, seq_length)),
-        "segment_ids": np.repeat(
-            (np.arange(seq_length) >= seq_length // 2)[None], batch_size, 0
-        ),
-        "padding_mask": np.ones((batch_size, seq_length)),
-    }
-    if kind == "finetune":
-        x = {k: v.astype("int32") for k, v in x.items()}
-        y = rng.integers(0, 2, batch_size).astype("int32")
-        return tf.data.Dataset.from_tensors((x, y)).repeat().prefetch(2)
-    predictions = int(np.ceil(0.15 * seq_length))
-    x["mask_positions"] = rng.integers(1, seq_length, (batch_size, predictions))
-    x = {k: v.astype("int32") for k, v in x.items()}
-    y = {
-        "masked_lm": rng.integers(
-            5, vocabulary_size, (batch_size, predictions)
-        ).astype("int32"),
-        "next_sentence": rng.integers(0, 2, batch_size).astype("int32"),
-    }
-    w = {
-        "masked_lm": np.ones((batch_size, predictions), "float32"),
-        "next_sentence": np.ones(batch_size, "float32"),
-    }
-    return tf.data.Dataset.from_tensors((x, y, w)).repeat().prefetch(2)
-
-
-def make_model(kind, preset, precision, vocabulary_size, jit_compile):
-    keras.utils.set_random_seed(0)
-    config = BertConfig.preset(preset, vocabulary_size=vocabulary_size)
-    encoder = build_encoder(config, dtype=POLICIES[precision])
-    optimizer = create_optimizer(1e-4, 10_000, 100)
-    if kind == "pretrain":
-        model = PretrainingModel(encoder)
-    else:
-        model = BertClassifier(encoder, num_classes=2)
-    model.compile(optimizer=optimizer, jit_compile=jit_compile)
-    return model
-
-
 def measure(args, kind, preset, precision):
     pairs, batch_size = args.pairs or PAIRS[preset], BATCH[preset]
-    ds = make_batch(kind, args.vocabulary_size, batch_size, args.seq_length)
-    models = {
-        mode: make_model(
-            kind, preset, precision, args.vocabulary_size, mode == "xla"
+    built = {
+        mode: common.synthetic_training(
+            kind,
+            preset,
+            batch_size,
+            args.seq_length,
+            precision=precision,
+            jit_compile=mode == "xla",
+            vocabulary_size=args.vocabulary_size,
         )
         for mode in ("xla", "no_xla")
     }
+    models = {mode: model for mode, (model, _) in built.items()}
     steppers = {
-        mode: common.train_stepper(model, ds) for mode, model in models.items()
+        mode: common.train_stepper(*pair) for mode, pair in built.items()
     }
 
     def progress(index, times):

@@ -217,6 +217,87 @@ def log(*args):
 # === The Hugging Face peer (a torch interpreter in a subprocess) ===
 
 
+POLICIES = {"fp32": "float32", "bf16": "mixed_bfloat16"}
+
+
+def synthetic_training(
+    kind,
+    preset,
+    batch_size,
+    seq_length,
+    *,
+    precision="fp32",
+    jit_compile="auto",
+    track_health=True,
+    vocabulary_size=30522,
+    seed=0,
+):
+    """A compiled training model and one fixed random batch, repeated.
+
+    Args:
+        kind: `"pretrain"`: `PretrainingModel` (what `pretrain` trains: MLM
+            + NSP, 15% of the positions predicted, at random positions)
+            with the pretraining optimizer; `"finetune"`: `BertClassifier`
+            (2 classes) with the fine-tuning optimizer recipe.
+        preset: a `BertConfig` preset name.
+        batch_size, seq_length: int. Two segments of half the length each,
+            no padding; ids drawn in `[5, vocabulary_size)`.
+        precision: `"fp32"` or `"bf16"` (Keras `mixed_bfloat16`).
+        jit_compile: passed to `compile` (`"auto"`: the package's rule).
+        track_health: the model's `track_health`.
+
+    Returns:
+        (model, tf.data.Dataset repeating one batch).
+    """
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    import keras_bert_impl as kbi
+    from keras_bert_impl.training.pretrain import PretrainingModel
+
+    rng = np.random.default_rng(seed)
+    shape = (batch_size, seq_length)
+    x = {
+        "token_ids": rng.integers(5, vocabulary_size, shape),
+        "segment_ids": np.repeat(
+            (np.arange(seq_length) >= seq_length // 2)[None], batch_size, 0
+        ),
+        "padding_mask": np.ones(shape),
+    }
+    keras.utils.set_random_seed(seed)
+    config = kbi.BertConfig.preset(preset, vocabulary_size=vocabulary_size)
+    encoder = kbi.build_encoder(config, dtype=POLICIES[precision])
+    if kind == "finetune":
+        model = kbi.BertClassifier(encoder, num_classes=2)
+        optimizer = kbi.create_finetune_optimizer(10_000)
+        y = rng.integers(0, 2, batch_size).astype("int32")
+        batch = ({k: v.astype("int32") for k, v in x.items()}, y)
+    elif kind == "pretrain":
+        model = PretrainingModel(encoder)
+        optimizer = kbi.create_optimizer(1e-4, 10_000, 100)
+        slots = int(np.ceil(0.15 * seq_length))
+        x["mask_positions"] = rng.integers(1, seq_length, (batch_size, slots))
+        y = {
+            "masked_lm": rng.integers(5, vocabulary_size, (batch_size, slots)),
+            "next_sentence": rng.integers(0, 2, batch_size),
+        }
+        w = {
+            "masked_lm": np.ones((batch_size, slots), "float32"),
+            "next_sentence": np.ones(batch_size, "float32"),
+        }
+        batch = (
+            {k: v.astype("int32") for k, v in x.items()},
+            {k: v.astype("int32") for k, v in y.items()},
+            w,
+        )
+    else:
+        raise ValueError(f"kind must be pretrain or finetune, got {kind!r}")
+    model.track_health = track_health
+    model.compile(optimizer=optimizer, jit_compile=jit_compile)
+    return model, tf.data.Dataset.from_tensors(batch).repeat().prefetch(2)
+
+
 def train_stepper(model, data, warmup=3):
     """One compiled train step of a compiled Keras `model` per call, on the
     next batch of `data` (a repeating `tf.data.Dataset`); the call returns

@@ -47,9 +47,10 @@ Protocol
    epoch end with the wall-clock minutes since `pretrain` was called
    (tokenization, compiles, validation and checkpoints included): that
    is the curve of `mlm_vs_minutes.png`. Learning rate: 1e-3 for both
-   (see "Learning rate" below). XLA on for `tiny` only: the README's
-   Performance table measured fp32 on CPU at XLA / no XLA 1.17x for tiny
-   and 0.81x for mini (`--pretrain-jit` overrides).
+   (see "Learning rate" below). XLA: the package's `jit_compile="auto"`,
+   which on a CPU compiles the pretraining step of `tiny` only (the
+   README's Performance table: fp32 XLA / no XLA 1.17x for tiny and 0.81x
+   for mini; `--pretrain-jit` / `--no-pretrain-jit` override).
 5. Fine-tuning: `FinetuneConfig` + `finetune` (the library's recipe:
    AdamW, 10% warmup, linear decay, clip 1.0, head and encoder dropout
    0.1), the same settings for both inits: lr `--ft-learning-rate`
@@ -482,7 +483,7 @@ class PretrainPlan:
     steps: int | None
     eval_points: int
     validation_steps: int
-    jit_compile: bool
+    jit_compile: bool | str
     dropout: float
 
 
@@ -1176,7 +1177,8 @@ def parse_args(argv=None):
     add(
         "--pretrain-jit",
         action=argparse.BooleanOptionalAction,
-        help="XLA-compile pretraining (default: for tiny only)",
+        help="XLA-compile pretraining (default: the package's auto, "
+        "which on a CPU compiles tiny only)",
     )
     add("--min-epochs", type=int, help="(full 3, reduced 2)")
     add(
@@ -1203,10 +1205,9 @@ def parse_args(argv=None):
     return args
 
 
-def _jit(args, model):
-    """XLA for pretraining: `--pretrain-jit`, else on for tiny only (README
-    Performance, fp32 on CPU: XLA / no XLA 1.17x tiny, 0.81x mini)."""
-    return model == "tiny" if args.pretrain_jit is None else args.pretrain_jit
+def _pretrain_jit(args):
+    """`--pretrain-jit` / `--no-pretrain-jit`, else the package's "auto"."""
+    return "auto" if args.pretrain_jit is None else args.pretrain_jit
 
 
 def main(argv=None):
@@ -1266,7 +1267,7 @@ def main(argv=None):
             os.path.join(args.work, "en", "pretrain"), args.pretrain_lr,
             args.batch_size, args.seq_length, args.short_seq_length,
             args.short_fraction, args.pretrain_minutes, args.pretrain_steps,
-            args.eval_points, args.validation_steps, _jit(args, args.model),
+            args.eval_points, args.validation_steps, _pretrain_jit(args),
             args.pretrain_dropout,
         ), args.report_only)  # fmt: skip
     if "zh" in languages:
@@ -1279,7 +1280,7 @@ def main(argv=None):
             args.batch_size, args.seq_length, args.short_seq_length,
             args.short_fraction, args.zh_pretrain_minutes,
             args.zh_pretrain_steps, args.eval_points, args.validation_steps,
-            _jit(args, args.zh_model), args.pretrain_dropout,
+            _pretrain_jit(args), args.pretrain_dropout,
         ), args.report_only)  # fmt: skip
     results["pretraining"] = pretrained
     results["corpora"] = {
