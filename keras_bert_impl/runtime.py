@@ -33,7 +33,7 @@ STEPS = ("pretraining", "fine-tuning")
 # TensorFlow's oneDNN MatMul kernels read this once per process: when true,
 # each kernel converts its weight into oneDNN's blocked layout at its first
 # call and reuses that copy for ever. A serving process gains (bfloat16
-# exports 1.06-1.29x, benchmarks/bench_onednn_weights.py); a training step
+# exports 1.00-1.29x, benchmarks/bench_onednn_weights.py); a training step
 # would run its forward pass on the first weights it saw.
 FROZEN_WEIGHTS_ENV = "TF_ONEDNN_ASSUME_FROZEN_WEIGHTS"
 
