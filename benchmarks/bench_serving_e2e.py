@@ -10,6 +10,10 @@ of the export are named by `--ours` and map to `export_savedmodel` keyword
 arguments (`VARIANTS`, extended with `--variant NAME=JSON`); a variant
 whose keywords the installed `export_savedmodel` does not take (e.g.
 `precision="bfloat16"` before it exists) is skipped with a note.
+`--onednn-frozen-weights` sets `TF_ONEDNN_ASSUME_FROZEN_WEIGHTS=1` in this
+process before TensorFlow loads, as a bfloat16 export's `SERVING.md`
+tells the server (oneDNN keeps its own copy of each weight; this process
+trains nothing); the result line records the setting.
 
 Two models, both on the real all-MiniLM-L6-v2 (6 layers, hidden 384):
 `encoder` (outputs `sequence_output` and `pooled_output`) and
