@@ -425,10 +425,13 @@ def serve_pipe(handle):
 
     Each stdin line is `{"cmd": name, ...}`; `handle(name, message)`
     returns the reply dict (message without "cmd"). An exception becomes
-    an `{"error": ...}` reply; anything a library prints goes to stderr,
-    so only replies reach the pipe.
+    an `{"error": ...}` reply. Only replies reach the pipe: anything else
+    written to stdout, by Python or by a native library (e.g. oneDNN's
+    `ONEDNN_VERBOSE` lines), goes to stderr.
     """
-    out = sys.stdout
+    sys.stdout.flush()
+    out = os.fdopen(os.dup(1), "w")  # the pipe, for replies only
+    os.dup2(2, 1)
     sys.stdout = sys.stderr
     for line in sys.stdin:
         msg = json.loads(line)

@@ -153,7 +153,7 @@ def main():
             return peer.run(msg["steps"])
         return {"error": f"unknown command {cmd!r}"}
 
-    sys.stdout = _OUT  # serve_pipe moves library prints to stderr itself
+    sys.stdout = _OUT  # serve_pipe keeps the pipe for replies itself
     common.serve_pipe(handle)
 
 
