@@ -214,8 +214,9 @@ def check_weights_may_change():
     With `TF_ONEDNN_ASSUME_FROZEN_WEIGHTS` true (`1` or `true`, as
     TensorFlow reads it), TensorFlow's oneDNN kernels keep the first
     weights they see: training would silently compute with stale weights
-    (measured: a 5-epoch fit's loss fell 0.77 -> 0.70 instead of
-    0.77 -> 0.48). The setting is for serving processes only.
+    (a plain Keras model's 5-epoch fit: loss 0.78 -> 0.70 instead of
+    0.77 -> 0.48, `tests/reliability/test_runs.py`). The setting is for
+    serving processes only.
 
     Raises:
         RuntimeError: the variable is set to a true value.

@@ -13,6 +13,7 @@
 import json
 import math
 import os
+import platform
 import stat
 
 import numpy as np
@@ -308,3 +309,53 @@ def test_pretrain_command_refuses_weights_assumed_frozen(
     assert result.returncode == 1, result.stderr
     assert f"RuntimeError: {FROZEN}=1 is set in this process" in line
     assert not logdir.exists() or not list(logdir.rglob("*.index"))
+
+
+_STALE_FIT = """
+import os
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+import json
+import keras
+import numpy as np
+keras.utils.set_random_seed(0)
+x = np.random.default_rng(0).standard_normal((256, 64)).astype("float32")
+y = (x[:, :1] > 0).astype("float32")
+model = keras.Sequential([keras.Input((64,)),
+                          keras.layers.Dense(128, activation="gelu"),
+                          keras.layers.Dense(1)])
+model.compile("adam", keras.losses.BinaryCrossentropy(from_logits=True),
+              jit_compile=False)
+history = model.fit(x, y, epochs=5, batch_size=32, verbose=0)
+print(json.dumps(history.history["loss"]))
+"""
+
+
+@pytest.mark.skipif(
+    platform.machine().lower() not in ("x86_64", "amd64")
+    or os.environ.get("TF_ENABLE_ONEDNN_OPTS") == "0",
+    reason="TensorFlow's oneDNN kernels (on by default on x86-64) only",
+)
+def test_tensorflow_keeps_the_first_weights_when_told_they_are_frozen():
+    """Why training refuses the variable: in a process where TensorFlow
+    reads it (its own), a plain Keras model on TensorFlow's oneDNN kernels
+    trains on the first weights its kernels saw. Same model, data and
+    seed: without the variable the loss falls from ~0.77 to ~0.48 in 5
+    epochs, with it only to ~0.70."""
+    import subprocess
+    import sys
+
+    from tests.reliability.conftest import env
+
+    losses = {}
+    for value in ("0", "1"):
+        result = subprocess.run(
+            [sys.executable, "-c", _STALE_FIT],
+            capture_output=True, text=True, timeout=300,
+            env={**env(), FROZEN: value},
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        losses[value] = json.loads(result.stdout.strip().splitlines()[-1])
+    print(losses)
+    assert abs(losses["0"][0] - losses["1"][0]) < 0.05  # same start
+    assert losses["0"][-1] < losses["0"][0] - 0.2  # it learns
+    assert losses["1"][-1] > losses["0"][-1] + 0.1  # stale weights
