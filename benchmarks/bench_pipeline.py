@@ -6,9 +6,10 @@ Measures, interleaved in one run, several repetitions:
   pass from a fresh iterator — reading, tokenizing, pairing, filling the
   10,000-example shuffle buffer and masking included — without and with
   the TFRecord cache of tokenized documents;
-- examples/s consumed by the XLA-compiled `BertPretrainer` train step
-  (`train_on_batch`) at `mini` (batch 32) and `base` (batch 8), seq 128,
-  on random batches of the same shapes.
+- examples/s consumed by the pretraining train step (`PretrainingModel`,
+  what `pretrain` trains, `jit_compile="auto"`; `common.synthetic_training`
+  and `common.train_stepper`) at `mini` (batch 32) and `base` (batch 8),
+  seq 128, on a random batch of the same shapes.
 
 Prints one JSON line and a table with medians, min/max and the ratio of
 pipeline throughput to each model's consumption (the issue asks for ≥ 3×
@@ -29,16 +30,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, os.path.dirname(__file__))
 
 import common  # noqa: E402
-import numpy as np  # noqa: E402
 
-from keras_bert_impl import BertConfig  # noqa: E402
-from keras_bert_impl import BertPretrainer  # noqa: E402
 from keras_bert_impl import assets  # noqa: E402
-from keras_bert_impl import build_encoder  # noqa: E402
 from keras_bert_impl.data import pretraining_dataset  # noqa: E402
 from keras_bert_impl.tokenization.bert_tokenizer import BertTokenizer  # noqa: E402
 
-SEQ, PREDICTIONS = 128, 20
+SEQ = 128
 VOCAB = os.path.join(
     os.path.dirname(__file__), "..", "tests/data/vocab/uncased.txt"
 )
@@ -71,34 +68,13 @@ def measure_pipeline(make, *args):
 
 
 def make_train_step(preset, batch_size, vocab_size):
-    cfg = BertConfig.preset(preset, vocabulary_size=vocab_size)
-    model = BertPretrainer(build_encoder(cfg))
-    model.compile()
-    rng = np.random.default_rng(0)
-    ids = rng.integers(5, vocab_size, (batch_size, SEQ)).astype("int32")
-    x = {
-        "token_ids": ids,
-        "segment_ids": np.zeros_like(ids),
-        "padding_mask": np.ones_like(ids),
-        "mask_positions": np.sort(
-            rng.integers(1, SEQ, (batch_size, PREDICTIONS))
-        ).astype("int32"),
-    }
-    y = {
-        "masked_lm": rng.integers(5, vocab_size, (batch_size, PREDICTIONS)),
-        "next_sentence": rng.integers(0, 2, batch_size),
-    }
-    w = {
-        "masked_lm": np.ones((batch_size, PREDICTIONS), "float32"),
-        "next_sentence": np.ones(batch_size, "float32"),
-    }
-    model.train_on_batch(x, y, sample_weight=w)  # XLA compile
+    model, data = common.synthetic_training(
+        "pretrain", preset, batch_size, SEQ, vocabulary_size=vocab_size
+    )
+    step = common.train_stepper(model, data, warmup=1)  # compiles
 
     def run(steps):
-        start = time.perf_counter()
-        for _ in range(steps):
-            model.train_on_batch(x, y, sample_weight=w)
-        return steps * batch_size / (time.perf_counter() - start)
+        return steps * batch_size / sum(step() for _ in range(steps))
 
     return run
 
