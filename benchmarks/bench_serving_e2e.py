@@ -1,15 +1,20 @@
 """Raw text to outputs through the exported SavedModel, against its peers.
 
-Ours is the export exactly as TF Serving runs it: `export_savedmodel`
-writes the model and its tokenizer, `tf.saved_model.load` (TensorFlow +
-tensorflow-text) reloads it in this process, and every call is
-`signatures["serving_default"](text=tf.constant(batch_of_strings))` with
-all its outputs materialized as numpy (the `tf.constant` is made inside
-the timed call: raw Python strings in, as every peer gets them). Variants
-of the export are named by `--ours` and map to `export_savedmodel` keyword
-arguments (`VARIANTS`, extended with `--variant NAME=JSON`); a variant
-whose keywords the installed `export_savedmodel` does not take (e.g.
-`precision="bfloat16"` before it exists) is skipped with a note.
+Ours is the export as TF Serving runs it: `export_savedmodel` writes the
+model and its tokenizer, this process (TensorFlow + tensorflow-text)
+loads it, and every call is `serving_default` on a batch of raw Python
+strings with all its outputs as numpy (the string array is made inside
+the timed call, as every peer gets its strings). `--runner` picks how
+(`common.LoadedSavedModel`): `session` (default) imports the SavedModel's
+`serve` graph into a `Session` and feeds and fetches the signature's
+tensors by name, what TF Serving's C++ `SavedModelBundle` does;
+`function` calls the signature's concrete function of
+`tf.saved_model.load` from Python, as a TF2 script would (about 1 ms more
+per call here). Variants of the export are named by `--ours` and map to
+`export_savedmodel` keyword arguments (`VARIANTS`, extended with
+`--variant NAME=JSON`); a variant whose keywords the installed
+`export_savedmodel` does not take (e.g. `precision="bfloat16"` before it
+exists) is skipped with a note.
 `--onednn-frozen-weights` sets `TF_ONEDNN_ASSUME_FROZEN_WEIGHTS=1` in this
 process before TensorFlow loads, as a bfloat16 export's `SERVING.md`
 tells the server (oneDNN keeps its own copy of each weight; this process
@@ -593,7 +598,7 @@ def usable_variants(args, notes):
 class Models:
     """The Keras models, the exports and the keras-hub peers of one run."""
 
-    def __init__(self, root, threads):
+    def __init__(self, root, threads, runner="session"):
         import keras
 
         from keras_bert_impl import assets
@@ -602,7 +607,7 @@ class Models:
         from keras_bert_impl.models import BertClassifier
         from keras_bert_impl.tokenization.bert_tokenizer import BertTokenizer
 
-        self.root, self.threads = root, threads
+        self.root, self.threads, self.runner = root, threads, runner
         self.minilm = str(assets.asset_path(assets.MINILM, assets.MINILM_DIR))
         self.tokenizer = BertTokenizer.load(self.minilm)
         keras.utils.set_random_seed(0)
@@ -628,10 +633,8 @@ class Models:
         return self.encoder if kind == "encoder" else self.classifier
 
     def export(self, kind, max_length, variant, kwargs):
-        """The loaded export (cached): export_savedmodel + saved_model.load."""
-        import tensorflow as tf
-        import tensorflow_text  # noqa: F401  (registers the tokenizer's ops)
-
+        """The loaded export (cached): export_savedmodel, then loaded for
+        `self.runner` (`common.LoadedSavedModel`)."""
         from keras_bert_impl.export import export_savedmodel
 
         key = (kind, max_length, variant)
@@ -646,7 +649,9 @@ class Models:
                 **kwargs,
             )
             exported = time.perf_counter() - start
-            self.exports[key] = tf.saved_model.load(path)
+            self.exports[key] = common.LoadedSavedModel(
+                path, self.runner, self.threads
+            )
             self.load_s[f"ours:{variant}/{kind}/{max_length}"] = {
                 "export_s": exported,
                 "load_s": time.perf_counter() - start - exported,
@@ -732,13 +737,11 @@ class Models:
 
 def ours_pass(loaded, kind, batches):
     """One pass of `serving_default` over `batches` (lists of str)."""
-    import tensorflow as tf
-
-    serve = loaded.signatures["serving_default"]
-    tokenize = loaded.signatures["tokenize"]
+    serve = loaded.signature("serving_default")
+    tokenize = loaded.signature("tokenize")
 
     def one(batch):
-        return {k: v.numpy() for k, v in serve(text=tf.constant(batch)).items()}
+        return serve(text=batch)
 
     def run(collect=False):
         outs = []
@@ -746,9 +749,9 @@ def ours_pass(loaded, kind, batches):
             out = one(batch)
             if collect:
                 if "padding_mask" not in out:
-                    ids = tokenize(text=tf.constant(batch))
-                    out["token_ids"] = ids["token_ids"].numpy()
-                    out["padding_mask"] = ids["padding_mask"].numpy()
+                    ids = tokenize(text=batch)
+                    out["token_ids"] = ids["token_ids"]
+                    out["padding_mask"] = ids["padding_mask"]
                 outs.append(out)
         return outs if collect else None
 
@@ -1067,6 +1070,15 @@ def parse_args(argv):
         "not save.",
     )
     parser.add_argument(
+        "--runner",
+        choices=common.RUNNERS,
+        default="session",
+        help="How ours is called: 'session' (default) as TF Serving does, "
+        "the SavedModel's graph in a Session, tensors fed and fetched by "
+        "name; 'function': tf.saved_model.load and the signature's "
+        "concrete function from Python (common.LoadedSavedModel).",
+    )
+    parser.add_argument(
         "--onednn-frozen-weights",
         action="store_true",
         help=f"Set {common.FROZEN_WEIGHTS_ENV}=1 in this process (ours and "
@@ -1126,7 +1138,7 @@ def main(argv=None):
                 json.dump(rows, f)
         ctx = {
             "args": args,
-            "models": Models(root, threads),
+            "models": Models(root, threads, args.runner),
             "texts": texts,
             "text_files": files,
             "root": root,
@@ -1183,6 +1195,7 @@ def main(argv=None):
             "peer_precisions": precisions,
             "keras_hub_modes": ctx["hub_modes"],
             "seed": SEED,
+            "runner": args.runner,
             common.FROZEN_WEIGHTS_ENV: os.environ.get(
                 common.FROZEN_WEIGHTS_ENV
             ),

@@ -371,6 +371,82 @@ def default_torch_python():
     return os.environ.get("KBI_TORCH_PYTHON", sys.executable)
 
 
+RUNNERS = ("session", "function")
+
+
+class LoadedSavedModel:
+    """An exported SavedModel, called with NumPy in and NumPy out.
+
+    `runner="session"` runs it the way TF Serving does: the SavedModel
+    loader imports the `serve` MetaGraph into a graph and `Session.run`
+    feeds and fetches the signature's tensors by name (TF Serving's
+    `SavedModelBundle` calls `Session::Run` from C++ the same way; no
+    Python in its serving loop). `runner="function"` reloads it with
+    `tf.saved_model.load` and calls the signature's concrete function
+    from Python, as a TF2 script would (about 1 ms more per call on this
+    benchmark's machine: the eager function call and its argument and
+    output handling).
+
+    Args:
+        path: str. The version directory.
+        runner: str, one of `RUNNERS`.
+        threads: int. Intra- and inter-op threads of the session (the
+            function runner uses the process's `tf.config.threading`).
+    """
+
+    def __init__(self, path, runner="session", threads=None):
+        import tensorflow as tf
+        import tensorflow_text  # noqa: F401  (registers the tokenizer's ops)
+
+        if runner not in RUNNERS:
+            raise ValueError(f"runner must be one of {RUNNERS}: {runner!r}")
+        self.runner = runner
+        if runner == "function":
+            self._loaded = tf.saved_model.load(path)
+            return
+        tf1 = tf.compat.v1
+        threads = threads or os.cpu_count()
+        self._graph = tf.Graph()
+        self._session = tf1.Session(
+            graph=self._graph,
+            config=tf1.ConfigProto(
+                intra_op_parallelism_threads=threads,
+                inter_op_parallelism_threads=threads,
+            ),
+        )
+        with self._graph.as_default():
+            meta = tf1.saved_model.loader.load(self._session, ["serve"], path)
+        self._signature_defs = meta.signature_def
+
+    def signature(self, name):
+        """`call(**inputs)`: NumPy (or lists) in, dict of NumPy out."""
+        if self.runner == "function":
+            import tensorflow as tf
+
+            fn = self._loaded.signatures[name]
+
+            def call(**inputs):
+                feeds = {k: tf.constant(v) for k, v in inputs.items()}
+                return {k: v.numpy() for k, v in fn(**feeds).items()}
+
+            return call
+        import numpy as np
+
+        sig = self._signature_defs[name]
+        names = {k: v.name for k, v in sig.inputs.items()}
+        fetches = {k: v.name for k, v in sig.outputs.items()}
+
+        def feed(value):
+            value = np.asarray(value)
+            return value.astype(object) if value.dtype.kind == "U" else value
+
+        def call(**inputs):
+            feeds = {names[k]: feed(v) for k, v in inputs.items()}
+            return self._session.run(fetches, feeds)
+
+        return call
+
+
 class PipeWorker:
     """A worker process driven over a JSON-lines pipe.
 

@@ -60,3 +60,39 @@ def test_script_imports(script, monkeypatch):
         main()
     assert exit_.value.code == 0
     assert "usage:" in out.getvalue()
+
+
+def test_attention_forms_compute_the_same(monkeypatch):
+    # `bench_attention.py` times forms of one computation against each
+    # other; a form that computed something else would make the ratio
+    # meaningless.
+    import numpy as np
+    import tensorflow as tf
+
+    monkeypatch.syspath_prepend(HERE)
+    import bench_attention as bench
+
+    rng = np.random.default_rng(0)
+    shape = (2, 3, 6, 8)
+    q, k, v = (tf.constant(rng.normal(size=shape), "float32") for _ in "qkv")
+    keep = np.ones((2, 1, 1, 6), bool)
+    keep[1, ..., 4:] = False
+    keep = tf.constant(keep)
+    ref = bench.plain(q, k, v, keep).numpy()
+    for form in (bench.scores_scaled, bench.fused):
+        np.testing.assert_allclose(form(q, k, v, keep).numpy(), ref, atol=1e-5)
+    everywhere = tf.ones_like(keep)
+    np.testing.assert_allclose(
+        bench.unmasked(q, k, v, keep).numpy(),
+        bench.plain(q, k, v, everywhere).numpy(),
+        atol=1e-5,
+    )
+    assert np.abs(bench.unmasked(q, k, v, keep).numpy() - ref).max() > 1e-3
+    # The serving wrapper: rows in, rows out, the same numbers.
+    rows = [
+        tf.reshape(tf.transpose(x, (0, 2, 1, 3)), (-1, 24)) for x in (q, k, v)
+    ]
+    out = bench.serving_fn(bench.plain, shape)(*rows, keep).numpy()
+    np.testing.assert_allclose(
+        out.reshape(2, 6, 3, 8).transpose(0, 2, 1, 3), ref, atol=1e-5
+    )

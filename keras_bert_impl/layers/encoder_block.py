@@ -174,16 +174,20 @@ class TransformerEncoderBlock(keras.layers.Layer):
         # on them, attention itself on the padded layout.
         batch_size, seq_len, num_queries = sizes
         spread = (lambda x: x) if packed is None else packed.unpack_flat
-        q = self._split_heads(
-            spread(self.query_dense(query_rows)), batch_size, num_queries
+        # The 1/sqrt(head_dim) scale goes on the queries (as in Keras'
+        # `MultiHeadAttention`), one pass over (queries, hidden) instead of
+        # over the (heads, queries, keys) scores.
+        q = ops.multiply(
+            self.query_dense(query_rows), 1.0 / math.sqrt(self.head_dim)
         )
+        q = self._split_heads(spread(q), batch_size, num_queries)
         k = self._split_heads(spread(self.key_dense(rows)), batch_size, seq_len)
         v = self._split_heads(
             spread(self.value_dense(rows)), batch_size, seq_len
         )
         scores = ops.matmul(q, ops.transpose(k, (0, 1, 3, 2)))
         # Softmax in float32 whatever the compute dtype.
-        scores = ops.cast(scores, "float32") / math.sqrt(self.head_dim)
+        scores = ops.cast(scores, "float32")
         if padding_mask is not None:
             keep = ops.cast(padding_mask, "bool")[:, None, None, :]
             scores = ops.where(keep, scores, -1e9)

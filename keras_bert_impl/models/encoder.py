@@ -56,11 +56,14 @@ def packed_tokens():
         _PACKED_TOKENS.reset(token)
 
 
-def _forward(inputs, embeddings, blocks, pooler, return_all_layers, packed):
+def _forward(
+    inputs, embeddings, blocks, pooler, return_all_layers, packed, masked=True
+):
     """The encoder's wiring, once: embeddings, blocks, pooler.
 
     `packed` False builds the functional graph (and runs it padded);
     True runs the blocks on the real tokens only (`packed_tokens`).
+    `masked` False: the batch has no padding, attention skips the mask.
     """
     mask = inputs["padding_mask"]
     x = embeddings(inputs["token_ids"], inputs["segment_ids"])
@@ -73,7 +76,7 @@ def _forward(inputs, embeddings, blocks, pooler, return_all_layers, packed):
         if packed:
             x = block.call_packed(x, rows)
         else:
-            x = block(x, padding_mask=mask)
+            x = block(x, padding_mask=mask if masked else None)
         layer_outputs.append(x)
     outputs = {"sequence_output": unpack(x)}
     if pooler is not None:
@@ -237,15 +240,19 @@ class BertEncoder(XLADefaultMixin, keras.Model):
                 self.return_all_layers, packed=True,
             )  # fmt: skip
 
-        def padded():
-            return super(BertEncoder, self).call(inputs, training=False)
+        def unpadded():
+            return _forward(
+                inputs, self.get_layer("embeddings"), blocks, pooler,
+                self.return_all_layers, packed=False, masked=False,
+            )  # fmt: skip
 
         # Without padding there is nothing to skip, and moving the rows in
-        # and out of the padded layout for attention would cost 2-5%.
+        # and out of the padded layout for attention would cost 2-5%; nor
+        # is there a mask to apply to the attention scores.
         no_padding = keras.ops.all(
             keras.ops.cast(inputs["padding_mask"], "bool")
         )
-        return keras.ops.cond(no_padding, padded, packed)
+        return keras.ops.cond(no_padding, unpadded, packed)
 
     @property
     def token_embedding(self):

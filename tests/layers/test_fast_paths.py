@@ -203,6 +203,49 @@ def test_packed_tokens_equal_padded_at_real_positions(traced):
             assert not np.any(b[~keep])  # zeros at padding
 
 
+def test_packed_tokens_without_padding_skip_the_attention_mask(monkeypatch):
+    # A batch without padding (every request of one row) takes the plain
+    # layout and applies no mask to the attention scores; a padded batch
+    # still masks. Outputs equal the functional model's.
+    from keras_bert_impl.layers.encoder_block import TransformerEncoderBlock
+    from keras_bert_impl.models.encoder import packed_tokens
+
+    encoder = build_encoder(CONFIG, return_all_layers=True)
+    full = _inputs(batch=3, seq=12, seed=5)
+    full["padding_mask"] = np.ones_like(full["padding_mask"])
+    masks = []
+    original = TransformerEncoderBlock._attention
+
+    def attention(self, rows, query_rows, sizes, padding_mask, *args):
+        masks.append(padding_mask)
+        return original(self, rows, query_rows, sizes, padding_mask, *args)
+
+    expected = encoder(full, training=False)
+    monkeypatch.setattr(TransformerEncoderBlock, "_attention", attention)
+    with packed_tokens():
+        masks.clear()
+        got = encoder(full, training=False)
+        assert masks == [None] * CONFIG.num_layers
+        masks.clear()
+        encoder(_ragged_inputs(), training=False)
+        assert len(masks) == CONFIG.num_layers
+        assert all(m is not None for m in masks)
+    for name in ("sequence_output", "pooled_output"):
+        np.testing.assert_allclose(
+            keras.ops.convert_to_numpy(got[name]),
+            keras.ops.convert_to_numpy(expected[name]),
+            atol=1e-6,
+        )
+    for a, b in zip(
+        got["encoder_outputs"], expected["encoder_outputs"], strict=True
+    ):
+        np.testing.assert_allclose(
+            keras.ops.convert_to_numpy(a),
+            keras.ops.convert_to_numpy(b),
+            atol=1e-6,
+        )
+
+
 def _dense_rows(encoder, inputs, training, monkeypatch):
     """The rows every Dense layer of the encoder saw, in one eager call."""
     seen = []
