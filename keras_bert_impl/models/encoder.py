@@ -32,7 +32,8 @@ def packed_tokens():
     and zeros at padding positions. Shapes are known only at run time, so
     it is for TensorFlow's own kernels, not XLA: the export traces its
     unpadded path (`export/signatures.py`) under it. A batch without
-    padding runs as usual (a run-time branch). Takes effect when the model
+    padding runs in the usual layout and its attention skips the mask (a
+    run-time branch). Takes effect when the model
     is called (traced) inside the `with`; calls with `training=True` are
     not affected.
 
