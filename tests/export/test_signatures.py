@@ -12,6 +12,7 @@ from keras_bert_impl.export import warmup
 from keras_bert_impl.export.signatures import length_buckets
 from tests.export.conftest import LABELS
 from tests.export.conftest import MAX_LENGTH
+from tests.export.conftest import REPO
 from tests.export.conftest import TEXTS
 from tests.export.conftest import keras_outputs
 
@@ -55,43 +56,32 @@ def test_encoder_text_signature_matches_keras(encoder_loaded, tokenizer, batch):
         )
 
 
-def _session_signature(path, name):
-    """`name` as TF Serving runs it: the SavedModel's `serve` graph in a
-    v1 `Session`, the signature's tensors fed and fetched by name."""
-    tf1 = tf.compat.v1
-    graph = tf.Graph()
-    session = tf1.Session(graph=graph)
-    with graph.as_default():
-        meta = tf1.saved_model.loader.load(session, ["serve"], str(path))
-    signature = meta.signature_def[name]
-    fetches = {k: v.name for k, v in signature.outputs.items()}
-
-    def call(**inputs):
-        feeds = {signature.inputs[k].name: v for k, v in inputs.items()}
-        return session.run(fetches, feeds)
-
-    return call
-
-
 @pytest.mark.parametrize("batch", [1, 5])
 def test_text_signature_in_a_session_as_tf_serving_runs_it(
-    encoder_export, classifier_export, batch
+    encoder_export, classifier_export, batch, monkeypatch
 ):
     # TF Serving does not call the TF2 function: it imports the graph and
     # runs Session::Run on the signature's tensors (tf.cond between the
     # XLA and TensorFlow-kernel paths, the tokenizer's tables initialized
-    # by the loader). The same outputs as the reloaded function.
+    # by the loader). The same outputs as the reloaded function; the
+    # serving benchmarks' `common.LoadedSavedModel` runs both ways.
+    monkeypatch.syspath_prepend(str(REPO / "benchmarks"))
+    from common import LoadedSavedModel
+
     texts = np.array((TEXTS * 2)[:batch], dtype=object)
-    for _, path in (encoder_export, classifier_export):
-        fn = tf.saved_model.load(str(path)).signatures["serving_default"]
+    for (_, path), pair in ((encoder_export, False), (classifier_export, True)):
         inputs = {"text": texts}
-        if "text_pair" in fn.structured_input_signature[1]:
+        if pair:  # the classifier takes text pairs
             inputs["text_pair"] = texts[::-1].copy()
-        session = _session_signature(path, "serving_default")(**inputs)
-        reloaded = fn(**{k: tf.constant(v) for k, v in inputs.items()})
+        served = {
+            runner: LoadedSavedModel(str(path), runner, threads=2).signature(
+                "serving_default"
+            )(**inputs)
+            for runner in ("session", "function")
+        }
+        session, reloaded = served["session"], served["function"]
         assert sorted(session) == sorted(reloaded)
         for name, value in reloaded.items():
-            value = value.numpy()
             if value.dtype.kind in "OSU":
                 np.testing.assert_array_equal(session[name], value)
             else:
