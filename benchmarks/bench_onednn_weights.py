@@ -13,7 +13,10 @@ correct in a process where the weights never change: a serving process
 Two worker processes (this script with `--worker`) load the same exports
 of the real all-MiniLM-L6-v2 encoder, one with the variable set to 1
 (`cached`), one without (`default`), and call `serving_default` with raw
-text as TF Serving does (as `bench_serving_e2e.py`): real text of the
+text as TF Serving does (as `bench_serving_e2e.py`; `--runner session`,
+the default: the `serve` graph in a `Session`, tensors fed and fetched by
+name; `--runner function`: `tf.saved_model.load` and the concrete
+function, as the runs before 2026-12-07 did): real text of the
 three length profiles (`short`: Rotten Tomatoes, `long128` / `long512`:
 BBC News articles cut there), batch sizes `--batch-sizes`, exports
 `--exports` (`fp32`: the default export, `jit_compile="auto"`, whose
@@ -60,18 +63,16 @@ EXPORTS = {
 # === Worker side (one process per mode) ===
 
 
-def worker_main(threads):
+def worker_main(threads, runner):
     import numpy as np
     import tensorflow as tf
-    import tensorflow_text  # noqa: F401  (registers the tokenizer's ops)
 
     tf.config.threading.set_intra_op_parallelism_threads(threads)
     tf.config.threading.set_inter_op_parallelism_threads(threads)
     state = {"loaded": {}}
 
     def one(serve, batch):
-        out = serve(text=tf.constant(batch))
-        return {k: v.numpy() for k, v in out.items()}
+        return serve(text=np.array(batch, dtype=object))
 
     def handle(cmd, msg):
         if cmd == "hello":
@@ -79,14 +80,17 @@ def worker_main(threads):
                 "tensorflow": tf.__version__,
                 ENV: os.environ.get(ENV),
                 "pid": os.getpid(),
+                "runner": runner,
             }
         if cmd == "prepare":
             # Loads the export (cached), sets the batches, runs the warmup
             # pass and saves its outputs at real tokens for the diff.
             path = msg["path"]
             if path not in state["loaded"]:
-                state["loaded"][path] = tf.saved_model.load(path)
-            serve = state["loaded"][path].signatures["serving_default"]
+                state["loaded"][path] = common.LoadedSavedModel(
+                    path, runner, threads
+                )
+            serve = state["loaded"][path].signature("serving_default")
             texts, size = msg["texts"], msg["batch_size"]
             batches = [texts[i : i + size] for i in range(0, len(texts), size)]
             state["run"] = lambda: [one(serve, b) for b in batches]
@@ -150,11 +154,18 @@ def main(argv=None):
     parser.add_argument("--long-sentences", type=int, default=32)
     parser.add_argument("--max-sentences", type=int, default=0)
     parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument(
+        "--runner",
+        choices=common.RUNNERS,
+        default="session",
+        help="session: as TF Serving runs the export (default); "
+        "function: tf.saved_model.load and the concrete function",
+    )
     parser.add_argument("--out", default="onednn_weights.jsonl")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        worker_main(args.threads)
+        worker_main(args.threads, args.runner)
         return
 
     import bench_serving_e2e as e2e
@@ -170,7 +181,7 @@ def main(argv=None):
         workers = {
             mode: common.PipeWorker(
                 [sys.executable, os.path.abspath(__file__), "--worker"]
-                + ["--threads", str(args.threads)],
+                + ["--threads", str(args.threads), "--runner", args.runner],
                 env=dict(os.environ, **{ENV: value}),
                 name=f"the {mode} worker",
             )
@@ -198,6 +209,7 @@ def main(argv=None):
         **common.stamp(),
         "model": "all-MiniLM-L6-v2 encoder",
         "threads": args.threads,
+        "runner": args.runner,
         "rounds": args.rounds,
         "load_average": os.getloadavg(),
         "workers": hello,

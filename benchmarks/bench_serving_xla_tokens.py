@@ -5,8 +5,12 @@ bucket (a power of two rows, the next `length_buckets` length), or on
 TensorFlow's own kernels, unpadded. This benchmark times both on the same
 request shapes through the exported `from_ids` signature (the numeric
 model as TF Serving runs it, minus the tokenizer): one export with
-`jit_compile=True`, one with `jit_compile=False`, same weights, reloaded
-with `tf.saved_model.load`. Request shapes (`--cases`, rows x tokens)
+`jit_compile=True`, one with `jit_compile=False`, same weights, each run
+as TF Serving runs it (`--runner session`, the default: the `serve`
+graph in a `Session`, tensors fed and fetched by name; `--runner
+function`: `tf.saved_model.load` and the concrete function, as the runs
+before 2026-12-07 did; `common.LoadedSavedModel`). Request shapes
+(`--cases`, rows x tokens)
 span the padded sizes around the crossover; their ids are random
 in-vocabulary tokens, every position real.
 
@@ -99,22 +103,24 @@ def run_model(name, cases, args):
             encoder, tokenizer, os.path.join(root, mode, "1"),
             jit_compile=jit, warmup=False, precision=args.precision,
         )  # fmt: skip
-        serve[mode] = tf.saved_model.load(path).signatures["from_ids"]
+        serve[mode] = common.LoadedSavedModel(
+            path, args.runner, args.threads
+        ).signature("from_ids")
     rng = np.random.default_rng(0)
     rows_out, table = [], []
     for rows, tokens in cases:
         inputs = {
-            "token_ids": tf.constant(
-                rng.integers(1000, 2000, (rows, tokens)), tf.int32
+            "token_ids": rng.integers(1000, 2000, (rows, tokens)).astype(
+                np.int32
             ),
-            "segment_ids": tf.zeros((rows, tokens), tf.int32),
-            "padding_mask": tf.ones((rows, tokens), tf.int32),
+            "segment_ids": np.zeros((rows, tokens), np.int32),
+            "padding_mask": np.ones((rows, tokens), np.int32),
         }
         for mode in serve:  # compile / first run
             for _ in range(2):
-                serve[mode](**inputs)["sequence_output"].numpy()
+                serve[mode](**inputs)["sequence_output"]
         start = time.perf_counter()
-        serve["tf"](**inputs)["sequence_output"].numpy()
+        serve["tf"](**inputs)["sequence_output"]
         calls = max(
             2, round(args.round_seconds / (time.perf_counter() - start))
         )
@@ -122,7 +128,7 @@ def run_model(name, cases, args):
         def runner(mode, inputs=inputs, calls=calls):
             def run():
                 for _ in range(calls):
-                    serve[mode](**inputs)["sequence_output"].numpy()
+                    serve[mode](**inputs)["sequence_output"]
 
             return run
 
@@ -160,6 +166,7 @@ def run_model(name, cases, args):
         "precision": args.precision,
         "max_length": max_length,
         "threads": args.threads,
+        "runner": args.runner,
         "rounds": args.rounds,
         "load_average": os.getloadavg(),
         "versions": {"tensorflow": tf.__version__},
@@ -182,6 +189,13 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--round-seconds", type=float, default=0.3)
     parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument(
+        "--runner",
+        choices=common.RUNNERS,
+        default="session",
+        help="session: as TF Serving runs the export (default); "
+        "function: tf.saved_model.load and the concrete function",
+    )
     parser.add_argument("--out", default="serving_xla_tokens.jsonl")
     args = parser.parse_args(argv)
 

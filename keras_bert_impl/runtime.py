@@ -33,8 +33,8 @@ STEPS = ("pretraining", "fine-tuning")
 # TensorFlow's oneDNN MatMul kernels read this once per process: when true,
 # each kernel converts its weight into oneDNN's blocked layout at its first
 # call and reuses that copy for ever. A serving process gains (bfloat16
-# exports 1.00-1.29x, benchmarks/bench_onednn_weights.py); a training step
-# would run its forward pass on the first weights it saw.
+# exports 1.00-1.30x in two runs, benchmarks/bench_onednn_weights.py); a
+# training step would run its forward pass on the first weights it saw.
 FROZEN_WEIGHTS_ENV = "TF_ONEDNN_ASSUME_FROZEN_WEIGHTS"
 
 
@@ -95,10 +95,12 @@ def resolve_jit_compile(
 # saves a per-op cost, fixed per layer; the matmul work, which TensorFlow's
 # kernels do at least as fast and without padding, grows as padded tokens
 # x hidden_dim^2. Measured (benchmarks/bench_serving_xla_tokens.py, 2
-# cores): all-MiniLM-L6-v2 (hidden 384) XLA 1.24x at 32 padded tokens,
-# 0.97-1.08x at 64, 0.97-1.21x at 128, 0.52-0.98x from 256; base (768)
-# 1.09x at 32, 0.84-0.98x from 64; mini (256) and small (512) in between.
-# They cross at about padded tokens x hidden^2 = 128 x 384^2.
+# cores, the export run as TF Serving runs it, 2026-12-07): all-MiniLM-L6-v2
+# (hidden 384) XLA 1.20-1.23x at 32 padded tokens, 1.01-1.10x at 64,
+# 0.97-1.11x at 128, 0.59-0.99x from 256; base (768) 0.97x at 32 (1.09x in
+# the run before), 0.82-1.03x from 64; mini (256) 1.43x at 32 down to
+# 0.93-1.09x at 256; small (512) 1.12x at 32, 1.03x at 64, 0.92-1.08x at
+# 128. They cross at about padded tokens x hidden^2 = 128 x 384^2.
 SERVING_XLA_MAX_WORK = 128 * 384 * 384
 # `resolve_serving_jit_compile`'s answer for "every request".
 XLA_ALL_REQUESTS = 2**31 - 1

@@ -138,15 +138,16 @@ def serving_notes(
         )
     batching = f"/models/{name}/<version>/assets.extra/{BATCHING_FILE}"
     # bfloat16 on TensorFlow's kernels: oneDNN's weight cache measured
-    # 1.00-1.29x on real text; float32 within noise (0.94-1.05x), so not
-    # advised there (benchmarks/bench_onednn_weights.py, README Serving).
+    # 1.00-1.30x on real text; float32 within noise (0.94-1.05x and
+    # 0.98-1.01x in two runs), so not advised there
+    # (benchmarks/bench_onednn_weights.py, README Serving).
     cache = precision == "bfloat16" and xla_max_tokens < XLA_ALL_REQUESTS
     env = f"{FROZEN_WEIGHTS_ENV}=1 " if cache else ""
     cache_note = (
         f"Environment: `{FROZEN_WEIGHTS_ENV}=1` (`docker run -e "
         f"{FROZEN_WEIGHTS_ENV}=1 ...`) lets TensorFlow's oneDNN kernels "
         "convert each weight into their blocked bfloat16 layout once, "
-        "instead of at every call (measured 1.00-1.29x on real text, the "
+        "instead of at every call (measured 1.00-1.30x on real text, the "
         "most at batch 1, with TensorFlow 2.21 in Python; it does nothing "
         "where oneDNN is off). Only for a serving process: a process that "
         "trains must not set it (its kernels would keep the first weights "
