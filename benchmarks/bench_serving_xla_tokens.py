@@ -10,9 +10,8 @@ as TF Serving runs it (`--runner session`, the default: the `serve`
 graph in a `Session`, tensors fed and fetched by name; `--runner
 function`: `tf.saved_model.load` and the concrete function, as the runs
 before 2026-12-07 did; `common.LoadedSavedModel`). Request shapes
-(`--cases`, rows x tokens)
-span the padded sizes around the crossover; their ids are random
-in-vocabulary tokens, every position real.
+(`--cases`, rows x tokens) span the padded sizes around the crossover;
+their ids are random in-vocabulary tokens, every position real.
 
 Per case: a warmup (XLA compiles the bucket), then `--rounds` interleaved
 rounds; a round calls each export enough times for about
