@@ -10,9 +10,14 @@ its weight once into oneDNN's blocked layout and keeps it. That is only
 correct in a process where the weights never change: a serving process
 (TF Serving, or a script that only runs an export), never training.
 
+`--variable` times another of TensorFlow's oneDNN switches the same way,
+e.g. `TF_ONEDNN_THREADPOOL_USE_CALLER_THREAD` (the thread that calls a
+oneDNN op runs one of its jobs instead of handing all of them to the
+intra-op pool); `--env NAME=VALUE` sets a variable in both workers.
+
 Two worker processes (this script with `--worker`) load the same exports
 of the real all-MiniLM-L6-v2 encoder, one with the variable set to 1
-(`cached`), one without (`default`), and call `serving_default` with raw
+(`on`), one with it set to 0 (`off`), and call `serving_default` with raw
 text as TF Serving does (as `bench_serving_e2e.py`; `--runner session`,
 the default: the `serve` graph in a `Session`, tensors fed and fetched by
 name; `--runner function`: `tf.saved_model.load` and the concrete
@@ -30,11 +35,14 @@ Per (export, profile, batch size): an untimed warmup pass on each worker
 (XLA compiles; oneDNN fills its cache), the max |difference| between the
 two workers' `sequence_output` at real tokens and `pooled_output`, then
 `--rounds` timed passes; sentences/s median [min-max] and the per-round
-ratio cached / default (> 1: the cache pays).
+ratio on / off (> 1: the variable pays).
 
     python benchmarks/bench_onednn_weights.py --rounds 5
     python benchmarks/bench_onednn_weights.py --rounds 1 --profiles short \\
         --batch-sizes 1 --exports fp32 --max-sentences 16
+    python benchmarks/bench_onednn_weights.py --exports bf16,fp32 \\
+        --variable TF_ONEDNN_THREADPOOL_USE_CALLER_THREAD \\
+        --env TF_ONEDNN_ASSUME_FROZEN_WEIGHTS=1
 
 One JSON line per run goes to `benchmarks/results/onednn_weights.jsonl`.
 """
@@ -51,8 +59,7 @@ sys.path.insert(0, os.path.join(HERE, ".."))
 
 import common  # noqa: E402
 
-ENV = common.FROZEN_WEIGHTS_ENV
-MODES = {"default": "0", "cached": "1"}
+MODES = {"off": "0", "on": "1"}
 EXPORTS = {
     "fp32": {},
     "fp32-noxla": {"jit_compile": False},
@@ -63,7 +70,7 @@ EXPORTS = {
 # === Worker side (one process per mode) ===
 
 
-def worker_main(threads, runner):
+def worker_main(threads, runner, variable):
     import numpy as np
     import tensorflow as tf
 
@@ -78,12 +85,15 @@ def worker_main(threads, runner):
         if cmd == "hello":
             return {
                 "tensorflow": tf.__version__,
-                ENV: os.environ.get(ENV),
+                variable: os.environ.get(variable),
+                common.FROZEN_WEIGHTS_ENV: os.environ.get(
+                    common.FROZEN_WEIGHTS_ENV
+                ),
                 "pid": os.getpid(),
                 "runner": runner,
             }
         if cmd == "prepare":
-            # Loads the export (cached), sets the batches, runs the warmup
+            # Loads the export (once), sets the batches, runs the warmup
             # pass and saves its outputs at real tokens for the diff.
             path = msg["path"]
             if path not in state["loaded"]:
@@ -161,12 +171,34 @@ def main(argv=None):
         help="session: as TF Serving runs the export (default); "
         "function: tf.saved_model.load and the concrete function",
     )
+    parser.add_argument(
+        "--variable",
+        default=common.FROZEN_WEIGHTS_ENV,
+        help="the environment variable set to 1 in one worker, 0 in the "
+        "other (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an environment variable for both workers (repeatable)",
+    )
     parser.add_argument("--out", default="onednn_weights.jsonl")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        worker_main(args.threads, args.runner)
+        worker_main(args.threads, args.runner, args.variable)
         return
+
+    both = {}
+    for item in args.env:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            parser.error(f"--env takes NAME=VALUE: {item!r}")
+        both[name] = value
+    if args.variable in both:
+        parser.error(f"--env sets {args.variable}, the variable under test")
 
     import bench_serving_e2e as e2e
 
@@ -181,8 +213,9 @@ def main(argv=None):
         workers = {
             mode: common.PipeWorker(
                 [sys.executable, os.path.abspath(__file__), "--worker"]
-                + ["--threads", str(args.threads), "--runner", args.runner],
-                env=dict(os.environ, **{ENV: value}),
+                + ["--threads", str(args.threads), "--runner", args.runner]
+                + ["--variable", args.variable],
+                env=dict(os.environ, **both, **{args.variable: value}),
                 name=f"the {mode} worker",
             )
             for mode, value in MODES.items()
@@ -210,6 +243,8 @@ def main(argv=None):
         "model": "all-MiniLM-L6-v2 encoder",
         "threads": args.threads,
         "runner": args.runner,
+        "variable": args.variable,
+        "env": both,
         "rounds": args.rounds,
         "load_average": os.getloadavg(),
         "workers": hello,
@@ -217,8 +252,8 @@ def main(argv=None):
         "cells": cells,
     }
     header = [
-        "export", "profile", "batch", "default sent/s", "cached sent/s",
-        "cached / default", "max |diff| seq", "pooled",
+        "export", "profile", "batch", "off sent/s", "on sent/s",
+        "on / off", "max |diff| seq", "pooled",
     ]  # fmt: skip
     common.emit(result, common.format_table(header, table), args.out)
 
@@ -249,9 +284,7 @@ def measure(workers, path, texts, batch_size, root, args):
             mode: common.rate_stats(seconds, len(texts))
             for mode, seconds in times.items()
         },
-        "cached_over_default": common.paired_ratios(
-            times, "cached", ["default"]
-        )["default"],
+        "on_over_off": common.paired_ratios(times, "on", ["off"])["off"],
         "seconds": times,
     }
 
@@ -260,8 +293,8 @@ def row(cell):
     rates = cell["sentences_per_s"]
     return [
         cell["export"], cell["profile"], cell["batch_size"],
-        common.fmt_rate(rates["default"]), common.fmt_rate(rates["cached"]),
-        common.fmt_ratio(cell["cached_over_default"]),
+        common.fmt_rate(rates["off"]), common.fmt_rate(rates["on"]),
+        common.fmt_ratio(cell["on_over_off"]),
         f"{cell['max_abs_diff']['sequence']:.1e}",
         f"{cell['max_abs_diff']['pooled']:.1e}",
     ]  # fmt: skip
