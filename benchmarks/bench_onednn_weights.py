@@ -164,13 +164,7 @@ def main(argv=None):
     parser.add_argument("--long-sentences", type=int, default=32)
     parser.add_argument("--max-sentences", type=int, default=0)
     parser.add_argument("--threads", type=int, default=os.cpu_count())
-    parser.add_argument(
-        "--runner",
-        choices=common.RUNNERS,
-        default="session",
-        help="session: as TF Serving runs the export (default); "
-        "function: tf.saved_model.load and the concrete function",
-    )
+    common.add_runner_argument(parser)
     parser.add_argument(
         "--variable",
         default=common.FROZEN_WEIGHTS_ENV,

@@ -1069,15 +1069,7 @@ def parse_args(argv):
         help="JSON-lines file (relative: under benchmarks/results); '' to "
         "not save.",
     )
-    parser.add_argument(
-        "--runner",
-        choices=common.RUNNERS,
-        default="session",
-        help="How ours is called: 'session' (default) as TF Serving does, "
-        "the SavedModel's graph in a Session, tensors fed and fetched by "
-        "name; 'function': tf.saved_model.load and the signature's "
-        "concrete function from Python (common.LoadedSavedModel).",
-    )
+    common.add_runner_argument(parser)
     parser.add_argument(
         "--onednn-frozen-weights",
         action="store_true",

@@ -188,13 +188,7 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--round-seconds", type=float, default=0.3)
     parser.add_argument("--threads", type=int, default=os.cpu_count())
-    parser.add_argument(
-        "--runner",
-        choices=common.RUNNERS,
-        default="session",
-        help="session: as TF Serving runs the export (default); "
-        "function: tf.saved_model.load and the concrete function",
-    )
+    common.add_runner_argument(parser)
     parser.add_argument("--out", default="serving_xla_tokens.jsonl")
     args = parser.parse_args(argv)
 

@@ -374,6 +374,20 @@ def default_torch_python():
 RUNNERS = ("session", "function")
 
 
+def add_runner_argument(parser):
+    """`--runner`: how a serving benchmark calls the export
+    (`LoadedSavedModel`'s `runner`; default "session", as TF Serving)."""
+    parser.add_argument(
+        "--runner",
+        choices=RUNNERS,
+        default="session",
+        help="How the export is called: 'session' (default) as TF Serving "
+        "does, the SavedModel's graph in a Session, tensors fed and fetched "
+        "by name; 'function': tf.saved_model.load and the signature's "
+        "concrete function from Python (common.LoadedSavedModel).",
+    )
+
+
 class LoadedSavedModel:
     """An exported SavedModel, called with NumPy in and NumPy out.
 
