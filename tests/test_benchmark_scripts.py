@@ -96,3 +96,31 @@ def test_attention_forms_compute_the_same(monkeypatch):
     np.testing.assert_allclose(
         out.reshape(2, 6, 3, 8).transpose(0, 2, 1, 3), ref, atol=1e-5
     )
+
+
+def test_small_gemm_chain_is_one_requests_matmuls(monkeypatch):
+    # `bench_small_gemm.py` stands for the matmuls of one served request
+    # of all-MiniLM-L6-v2: every weight matrix once, in order, values of
+    # a steady size along the chain (no vanishing into denormals, which
+    # would time something else).
+    import numpy as np
+
+    monkeypatch.syspath_prepend(HERE)
+    import bench_small_gemm as bench
+
+    shapes = bench.weight_shapes()
+    assert len(shapes) == 36
+    assert bench.weight_bytes() == 6 * (4 * 384 * 384 + 2 * 384 * 1536) * 4
+    assert all(
+        a[1] == b[0] for a, b in zip(shapes[:-1], shapes[1:], strict=True)
+    )
+    weights = bench.make_weights()
+    rows = np.random.default_rng(0).standard_normal((3, 384))
+    expected = rows
+    for w in weights:
+        expected = expected @ w.astype("f8")
+    assert 0.3 < expected.std() < 3.0
+    for jit in (False, True):
+        run = bench.tensorflow_chain(weights, threads=1, jit=jit)
+        got = run(rows.astype("float32"))
+        np.testing.assert_allclose(got, expected, rtol=1e-3, atol=1e-3)

@@ -1,0 +1,369 @@
+"""The matmuls of one served request: TensorFlow's kernels against ORT's.
+
+What bounds a batch-1 request on a CPU. A sentence of a few tokens
+multiplies a few rows by every weight matrix of the model once, so its
+matmuls read all the weights (all-MiniLM-L6-v2: 36 matrices, 42 MB in
+float32) for little arithmetic. This times exactly that, in isolation
+from the rest of the model, in each backend a served request can use:
+
+- `xla`: TensorFlow, the chain XLA-compiled (`jit_compile=True`), as the
+  default export runs small requests;
+- `tf`: TensorFlow's own kernels (oneDNN), as the `--no-xla` and the
+  bfloat16 exports run them;
+- `tf-cached`: the same with `TF_ONEDNN_ASSUME_FROZEN_WEIGHTS=1` (oneDNN
+  converts each weight to its blocked layout once and keeps it);
+- `ort`: ONNX Runtime (its MLAS kernels) on an ONNX graph of the same
+  matmuls, weights as initializers, all graph optimizations;
+- `torch`: PyTorch eager under `inference_mode` (skipped if torch is
+  missing).
+
+Both TensorFlow backends run in a `Session` with the weights in variables
+(as TF Serving runs an export); the chain's input is fed, its output
+fetched. Each backend lives in its own process (`common.PipeWorker`),
+with the same seeded weights (all-MiniLM-L6-v2's shapes, scaled by
+1/sqrt(fan-in) so values neither grow nor vanish along the chain) and the
+same threads; rounds alternate between them. Per `--rows`: ms per chain
+(median [min-max] over rounds), GFLOP/s, the weights' bytes per second
+(42 MB / time), and each backend's paired speed ratio to ORT (> 1:
+faster than ORT). ORT's output is checked against TensorFlow's.
+
+    python benchmarks/bench_small_gemm.py --rounds 7
+    python benchmarks/bench_small_gemm.py --rows 1,8 --backends xla,ort
+
+One JSON line per run goes to `benchmarks/results/small_gemm.jsonl`.
+"""
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import common  # noqa: E402
+
+BACKENDS = ("xla", "tf", "tf-cached", "ort", "torch")
+HIDDEN, INTERMEDIATE, LAYERS = 384, 1536, 6  # all-MiniLM-L6-v2
+
+
+def weight_shapes():
+    """(fan_in, fan_out) of each matrix, in the order a request uses them.
+
+    Per layer: query, key, value and output projections, then the two
+    feed-forward matrices. A chain (each output feeds the next matmul)
+    reads every matrix once per call, as one request does.
+    """
+    layer = [(HIDDEN, HIDDEN)] * 4 + [
+        (HIDDEN, INTERMEDIATE),
+        (INTERMEDIATE, HIDDEN),
+    ]
+    return layer * LAYERS
+
+
+def make_weights(seed=0):
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    return [
+        (rng.standard_normal(shape) / np.sqrt(shape[0])).astype(np.float32)
+        for shape in weight_shapes()
+    ]
+
+
+def flops(rows):
+    return sum(2 * rows * k * n for k, n in weight_shapes())
+
+
+def weight_bytes():
+    return sum(4 * k * n for k, n in weight_shapes())
+
+
+# === Worker side (one process per backend) ===
+
+
+def tensorflow_chain(weights, threads, jit):
+    """`run(x) -> y` in a `Session`; the chain XLA-compiled if `jit`."""
+    import tensorflow as tf
+
+    tf1 = tf.compat.v1
+    graph = tf.Graph()
+    with graph.as_default():
+        x = tf1.placeholder(tf.float32, [None, HIDDEN], name="x")
+        variables = [tf.Variable(w) for w in weights]
+
+        def chain(x, *ws):
+            for w in ws:
+                x = tf.linalg.matmul(x, w)
+            return x
+
+        if jit:
+            y = tf.function(chain, jit_compile=True)(x, *variables)
+        else:
+            y = chain(x, *variables)
+        init = tf1.global_variables_initializer()
+    session = tf1.Session(
+        graph=graph,
+        config=tf1.ConfigProto(
+            intra_op_parallelism_threads=threads,
+            inter_op_parallelism_threads=threads,
+        ),
+    )
+    session.run(init)
+    return lambda rows: session.run(y, {x: rows})
+
+
+def ort_chain(weights, threads, folder):
+    import onnx
+    import onnxruntime
+    from onnx import TensorProto
+    from onnx import helper
+    from onnx import numpy_helper
+
+    nodes, inits, prev = [], [], "x"
+    for i, w in enumerate(weights):
+        inits.append(numpy_helper.from_array(w, f"w{i}"))
+        nodes.append(helper.make_node("MatMul", [prev, f"w{i}"], [f"y{i}"]))
+        prev = f"y{i}"
+    graph = helper.make_graph(
+        nodes,
+        "chain",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["r", HIDDEN])],
+        [helper.make_tensor_value_info(prev, TensorProto.FLOAT, ["r", HIDDEN])],
+        inits,
+    )
+    model = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", 17)]
+    )
+    model.ir_version = 8
+    path = os.path.join(folder, "chain.onnx")
+    onnx.save(model, path)
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = (
+        onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+    )
+    session = onnxruntime.InferenceSession(
+        path, options, providers=["CPUExecutionProvider"]
+    )
+    versions = {"onnxruntime": onnxruntime.__version__}
+    return (lambda rows: session.run(None, {"x": rows})[0]), versions
+
+
+def torch_chain(weights, threads):
+    import torch
+
+    torch.set_num_threads(threads)
+    ws = [torch.from_numpy(w) for w in weights]
+
+    def run(rows):
+        with torch.inference_mode():
+            x = torch.from_numpy(rows)
+            for w in ws:
+                x = x @ w
+            return x.numpy()
+
+    return run, {"torch": torch.__version__}
+
+
+def worker_main(backend, threads):
+    import numpy as np
+
+    weights = make_weights()
+    folder = tempfile.mkdtemp(prefix="small_gemm_")
+    if backend in ("xla", "tf", "tf-cached"):
+        import tensorflow as tf
+
+        run = tensorflow_chain(weights, threads, jit=backend == "xla")
+        versions = {"tensorflow": tf.__version__}
+    elif backend == "ort":
+        run, versions = ort_chain(weights, threads, folder)
+    else:
+        run, versions = torch_chain(weights, threads)
+    state = {}
+
+    def handle(cmd, msg):
+        if cmd == "hello":
+            return {
+                "versions": versions,
+                common.FROZEN_WEIGHTS_ENV: os.environ.get(
+                    common.FROZEN_WEIGHTS_ENV
+                ),
+                "pid": os.getpid(),
+            }
+        if cmd == "prepare":
+            rows = np.random.default_rng(1).standard_normal(
+                (msg["rows"], HIDDEN), dtype=np.float32
+            )
+            for _ in range(3):  # XLA compiles this shape on the first
+                out = run(rows)
+            state["rows"] = rows
+            np.save(msg["save"], out)
+            return {}
+        if cmd == "run":
+            rows, calls = state["rows"], msg["calls"]
+            start = time.perf_counter()
+            for _ in range(calls):
+                run(rows)
+            return {"seconds": time.perf_counter() - start}
+        return {"error": f"unknown command {cmd!r}"}
+
+    common.serve_pipe(handle)
+
+
+# === Driver ===
+
+
+def start_workers(backends, threads):
+    workers = {}
+    for backend in backends:
+        env = dict(os.environ)
+        env.pop(common.FROZEN_WEIGHTS_ENV, None)
+        if backend == "tf-cached":
+            env[common.FROZEN_WEIGHTS_ENV] = "1"
+        argv = [sys.executable, os.path.abspath(__file__), "--worker"]
+        argv += ["--backend", backend, "--threads", str(threads)]
+        worker = common.PipeWorker(argv, env=env, name=f"the {backend} worker")
+        try:
+            worker.hello = worker.ask({"cmd": "hello"})
+        except RuntimeError as e:
+            if backend != "torch":
+                raise
+            common.log(f"torch skipped: {e}")
+            worker.close()
+            continue
+        workers[backend] = worker
+    return workers
+
+
+def measure(workers, rows, root, args):
+    import numpy as np
+
+    saves = {}
+    for backend, worker in workers.items():
+        saves[backend] = os.path.join(root, f"{backend}_{rows}.npy")
+        worker.ask({"cmd": "prepare", "rows": rows, "save": saves[backend]})
+    outputs = {b: np.load(f) for b, f in saves.items()}
+    reference = outputs.get("tf", next(iter(outputs.values())))
+    max_diff = {
+        b: float(np.abs(out.astype("f8") - reference).max())
+        for b, out in outputs.items()
+    }
+    wrong = {b: d for b, d in max_diff.items() if d > 1e-3}
+    if wrong:
+        raise RuntimeError(
+            f"a backend computed a different chain at {rows} rows (max "
+            f"|difference| from TensorFlow's kernels): {wrong}"
+        )
+    probe = next(iter(workers.values()))
+    once = probe.ask({"cmd": "run", "calls": 3})["seconds"] / 3
+    calls = max(3, round(args.round_seconds / once))
+    times = common.interleaved(
+        {
+            b: (lambda w=w: w.ask({"cmd": "run", "calls": calls})["seconds"])
+            for b, w in workers.items()
+        },
+        args.rounds,
+    )
+    ms = {}
+    for backend, seconds in times.items():
+        per_call = [1000 * s / calls for s in seconds]
+        ms[backend] = {
+            "median": float(np.median(per_call)),
+            "min": min(per_call),
+            "max": max(per_call),
+        }
+    vs_ort = {
+        b: common.paired_ratios(times, b, ["ort"])["ort"]
+        for b in times
+        if b != "ort" and "ort" in times
+    }
+    return {
+        "rows": rows,
+        "calls_per_round": calls,
+        "ms": ms,
+        "gflops": {b: flops(rows) / m["median"] / 1e6 for b, m in ms.items()},
+        "weight_gb_per_s": {
+            b: weight_bytes() / m["median"] / 1e6 for b, m in ms.items()
+        },
+        "speed_over_ort": vs_ort,
+        "max_abs_diff_vs_tf": max_diff,
+        "seconds": times,
+    }
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rows", default="1,8,16,32,128")
+    parser.add_argument("--backends", default=",".join(BACKENDS))
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--round-seconds", type=float, default=0.3)
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--out", default="small_gemm.jsonl")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--backend", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        worker_main(args.backend, args.threads)
+        return
+    backends = [b for b in args.backends.split(",") if b]
+    unknown = sorted(set(backends) - set(BACKENDS))
+    if unknown:
+        parser.error(f"unknown backends {unknown}; choose from {BACKENDS}")
+    try:
+        rows_list = [int(r) for r in args.rows.split(",") if r]
+    except ValueError:
+        parser.error(f"--rows takes integers, e.g. 1,8,32: {args.rows!r}")
+    if not rows_list or min(rows_list) < 1:
+        parser.error(f"--rows takes positive integers: {args.rows!r}")
+
+    start = time.perf_counter()
+    workers = start_workers(backends, args.threads)
+    cells, table = [], []
+    try:
+        with tempfile.TemporaryDirectory(prefix="small_gemm_") as root:
+            for rows in rows_list:
+                cell = measure(workers, rows, root, args)
+                cells.append(cell)
+                table.append(row(cell, list(workers)))
+                common.log(table[-1])
+    finally:
+        for worker in workers.values():
+            worker.close()
+    result = {
+        "benchmark": "small_gemm",
+        **common.stamp(),
+        "model": "all-MiniLM-L6-v2 matmul shapes (random weights)",
+        "matrices": len(weight_shapes()),
+        "weight_bytes": weight_bytes(),
+        "threads": args.threads,
+        "rounds": args.rounds,
+        "load_average": os.getloadavg(),
+        "workers": {b: w.hello for b, w in workers.items()},
+        "wall_s": time.perf_counter() - start,
+        "cells": cells,
+    }
+    header = ["rows"] + [f"{b} ms" for b in workers]
+    header += [f"{b} / ort" for b in workers if b != "ort" and "ort" in workers]
+    header += ["ort GB/s"] if "ort" in workers else []
+    common.emit(result, common.format_table(header, table), args.out)
+
+
+def row(cell, backends):
+    out = [cell["rows"]]
+    out += [f"{cell['ms'][b]['median']:.2f}" for b in backends]
+    if "ort" in backends:
+        out += [
+            common.fmt_ratio(cell["speed_over_ort"][b])
+            for b in backends
+            if b != "ort"
+        ]
+        out += [f"{cell['weight_gb_per_s']['ort']:.0f}"]
+    return out
+
+
+if __name__ == "__main__":
+    main()
