@@ -1,34 +1,43 @@
-"""The matmuls of one served request: TensorFlow's kernels against ORT's.
+"""A served request's dense layers: TensorFlow's kernels against ORT's, torch's.
 
 What bounds a batch-1 request on a CPU. A sentence of a few tokens
 multiplies a few rows by every weight matrix of the model once, so its
-matmuls read all the weights (all-MiniLM-L6-v2: 36 matrices, 42 MB in
-float32) for little arithmetic. This times exactly that, in isolation
-from the rest of the model, in each backend a served request can use:
+dense layers read all the weights (all-MiniLM-L6-v2: 36 matrices, 42 MB
+in float32) for little arithmetic. This times exactly that, in isolation
+from the rest of the model: the 36 dense layers (matmul + bias) chained,
+each output feeding the next, in each backend a served request can use:
 
 - `xla`: TensorFlow, the chain XLA-compiled (`jit_compile=True`), as the
   default export runs small requests;
-- `tf`: TensorFlow's own kernels (oneDNN), as the `--no-xla` and the
-  bfloat16 exports run them;
+- `tf`: TensorFlow's own kernels, MatMul + BiasAdd fused by Grappler into
+  oneDNN's matmul, as the `--no-xla` and the bfloat16 exports run them;
 - `tf-cached`: the same with `TF_ONEDNN_ASSUME_FROZEN_WEIGHTS=1` (oneDNN
   converts each weight to its blocked layout once and keeps it);
 - `ort`: ONNX Runtime (its MLAS kernels) on an ONNX graph of the same
-  matmuls, weights as initializers, all graph optimizations;
-- `torch`: PyTorch eager under `inference_mode` (skipped if torch is
-  missing).
+  layers (MatMul + Add), weights as initializers, all graph optimizations;
+- `torch`: PyTorch eager, `F.linear` on (out, in) weights as HF's
+  `nn.Linear`, under `inference_mode` (skipped if torch is missing).
 
 Both TensorFlow backends run in a `Session` with the weights in variables
 (as TF Serving runs an export); the chain's input is fed, its output
 fetched. Each backend lives in its own process (`common.PipeWorker`),
-with the same seeded weights (all-MiniLM-L6-v2's shapes, scaled by
-1/sqrt(fan-in) so values neither grow nor vanish along the chain) and the
-same threads; rounds alternate between them. Per `--rows`: ms per chain
-(median [min-max] over rounds), GFLOP/s, the weights' bytes per second
-(42 MB / time), and each backend's paired speed ratio to ORT (> 1:
-faster than ORT). ORT's output is checked against TensorFlow's.
+with the same seeded weights (all-MiniLM-L6-v2's shapes, kernels scaled
+by 1/sqrt(fan-in) so values neither grow nor vanish along the chain) and
+the same threads; rounds alternate between them. Per `--rows`: ms per
+chain (median [min-max] over rounds), GFLOP/s, the weights' bytes per
+second, and each backend's paired speed ratio to the reference peer (> 1:
+faster than it): ORT in float32. Every backend's output is checked
+against a float64 NumPy chain.
+
+`--precision bfloat16` times the bfloat16 export's case instead: weights
+stored in bfloat16 (21 MB), the rows cast to bfloat16 on the way in and
+the result back to float32, against torch in bfloat16 (HF bf16's
+kernels), the reference then; ORT is left out, its CPU provider has no
+bfloat16 MatMul.
 
     python benchmarks/bench_small_gemm.py --rounds 7
     python benchmarks/bench_small_gemm.py --rows 1,8 --backends xla,ort
+    python benchmarks/bench_small_gemm.py --precision bfloat16
 
 One JSON line per run goes to `benchmarks/results/small_gemm.jsonl`.
 """
@@ -46,6 +55,8 @@ sys.path.insert(0, HERE)
 import common  # noqa: E402
 
 BACKENDS = ("xla", "tf", "tf-cached", "ort", "torch")
+REFERENCE = {"float32": "ort", "bfloat16": "torch"}  # the ratios' peer
+BYTES = {"float32": 4, "bfloat16": 2}
 HIDDEN, INTERMEDIATE, LAYERS = 384, 1536, 6  # all-MiniLM-L6-v2
 
 
@@ -64,40 +75,71 @@ def weight_shapes():
 
 
 def make_weights(seed=0):
+    """[(kernel, bias)] in float32, one per `weight_shapes()` entry."""
     import numpy as np
 
     rng = np.random.default_rng(seed)
     return [
-        (rng.standard_normal(shape) / np.sqrt(shape[0])).astype(np.float32)
+        (
+            (rng.standard_normal(shape) / np.sqrt(shape[0])).astype("f4"),
+            (0.1 * rng.standard_normal(shape[1])).astype("f4"),
+        )
         for shape in weight_shapes()
     ]
+
+
+def reference_chain(weights, rows):
+    """The chain in float64 NumPy."""
+    x = rows.astype("f8")
+    for kernel, bias in weights:
+        x = x @ kernel.astype("f8") + bias
+    return x
+
+
+def input_rows(rows):
+    """The chain's (rows, hidden) float32 input, the same in every worker."""
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    return rng.standard_normal((rows, HIDDEN), dtype=np.float32)
 
 
 def flops(rows):
     return sum(2 * rows * k * n for k, n in weight_shapes())
 
 
-def weight_bytes():
-    return sum(4 * k * n for k, n in weight_shapes())
+def weight_bytes(precision="float32"):
+    return sum(BYTES[precision] * k * n for k, n in weight_shapes())
 
 
 # === Worker side (one process per backend) ===
 
 
-def tensorflow_chain(weights, threads, jit):
-    """`run(x) -> y` in a `Session`; the chain XLA-compiled if `jit`."""
+def tensorflow_chain(weights, threads, jit, precision="float32"):
+    """`run(x) -> y` in a `Session`; the chain XLA-compiled if `jit`.
+
+    In bfloat16 the variables hold bfloat16 weights (as a bfloat16
+    export's do) and the chain casts the float32 rows in and out.
+    """
     import tensorflow as tf
 
     tf1 = tf.compat.v1
     graph = tf.Graph()
     with graph.as_default():
         x = tf1.placeholder(tf.float32, [None, HIDDEN], name="x")
-        variables = [tf.Variable(w) for w in weights]
+        variables = [
+            tf.Variable(tf.cast(array, precision))
+            for pair in weights
+            for array in pair
+        ]
 
-        def chain(x, *ws):
-            for w in ws:
-                x = tf.linalg.matmul(x, w)
-            return x
+        def chain(x, *flat):
+            # As the export's dense layers: MatMul + BiasAdd, which
+            # Grappler fuses into one oneDNN `_FusedMatMul`.
+            x = tf.cast(x, precision)
+            for kernel, bias in zip(flat[::2], flat[1::2], strict=True):
+                x = tf.nn.bias_add(tf.linalg.matmul(x, kernel), bias)
+            return tf.cast(x, tf.float32)
 
         if jit:
             y = tf.function(chain, jit_compile=True)(x, *variables)
@@ -123,9 +165,11 @@ def ort_chain(weights, threads, folder):
     from onnx import numpy_helper
 
     nodes, inits, prev = [], [], "x"
-    for i, w in enumerate(weights):
-        inits.append(numpy_helper.from_array(w, f"w{i}"))
-        nodes.append(helper.make_node("MatMul", [prev, f"w{i}"], [f"y{i}"]))
+    for i, (kernel, bias) in enumerate(weights):
+        inits.append(numpy_helper.from_array(kernel, f"w{i}"))
+        inits.append(numpy_helper.from_array(bias, f"b{i}"))
+        nodes.append(helper.make_node("MatMul", [prev, f"w{i}"], [f"m{i}"]))
+        nodes.append(helper.make_node("Add", [f"m{i}", f"b{i}"], [f"y{i}"]))
         prev = f"y{i}"
     graph = helper.make_graph(
         nodes,
@@ -153,23 +197,28 @@ def ort_chain(weights, threads, folder):
     return (lambda rows: session.run(None, {"x": rows})[0]), versions
 
 
-def torch_chain(weights, threads):
+def torch_chain(weights, threads, precision="float32"):
     import torch
 
     torch.set_num_threads(threads)
-    ws = [torch.from_numpy(w) for w in weights]
+    dtype = getattr(torch, precision)
+    # As HF's `nn.Linear`: the kernel stored (out, in), `F.linear`.
+    ws = [
+        (torch.from_numpy(k.T.copy()).to(dtype), torch.from_numpy(b).to(dtype))
+        for k, b in weights
+    ]
 
     def run(rows):
         with torch.inference_mode():
-            x = torch.from_numpy(rows)
-            for w in ws:
-                x = x @ w
-            return x.numpy()
+            x = torch.from_numpy(rows).to(dtype)
+            for kernel, bias in ws:
+                x = torch.nn.functional.linear(x, kernel, bias)
+            return x.float().numpy()
 
     return run, {"torch": torch.__version__}
 
 
-def worker_main(backend, threads):
+def worker_main(backend, threads, precision):
     import numpy as np
 
     weights = make_weights()
@@ -177,12 +226,14 @@ def worker_main(backend, threads):
     if backend in ("xla", "tf", "tf-cached"):
         import tensorflow as tf
 
-        run = tensorflow_chain(weights, threads, jit=backend == "xla")
+        run = tensorflow_chain(
+            weights, threads, jit=backend == "xla", precision=precision
+        )
         versions = {"tensorflow": tf.__version__}
     elif backend == "ort":
         run, versions = ort_chain(weights, threads, folder)
     else:
-        run, versions = torch_chain(weights, threads)
+        run, versions = torch_chain(weights, threads, precision)
     state = {}
 
     def handle(cmd, msg):
@@ -195,9 +246,7 @@ def worker_main(backend, threads):
                 "pid": os.getpid(),
             }
         if cmd == "prepare":
-            rows = np.random.default_rng(1).standard_normal(
-                (msg["rows"], HIDDEN), dtype=np.float32
-            )
+            rows = input_rows(msg["rows"])
             for _ in range(3):  # XLA compiles this shape on the first
                 out = run(rows)
             state["rows"] = rows
@@ -217,7 +266,7 @@ def worker_main(backend, threads):
 # === Driver ===
 
 
-def start_workers(backends, threads):
+def start_workers(backends, args):
     workers = {}
     for backend in backends:
         env = dict(os.environ)
@@ -225,7 +274,8 @@ def start_workers(backends, threads):
         if backend == "tf-cached":
             env[common.FROZEN_WEIGHTS_ENV] = "1"
         argv = [sys.executable, os.path.abspath(__file__), "--worker"]
-        argv += ["--backend", backend, "--threads", str(threads)]
+        argv += ["--backend", backend, "--threads", str(args.threads)]
+        argv += ["--precision", args.precision]
         worker = common.PipeWorker(argv, env=env, name=f"the {backend} worker")
         try:
             worker.hello = worker.ask({"cmd": "hello"})
@@ -247,16 +297,19 @@ def measure(workers, rows, root, args):
         saves[backend] = os.path.join(root, f"{backend}_{rows}.npy")
         worker.ask({"cmd": "prepare", "rows": rows, "save": saves[backend]})
     outputs = {b: np.load(f) for b, f in saves.items()}
-    reference = outputs.get("tf", next(iter(outputs.values())))
+    reference = reference_chain(make_weights(), input_rows(rows))
     max_diff = {
         b: float(np.abs(out.astype("f8") - reference).max())
         for b, out in outputs.items()
     }
-    wrong = {b: d for b, d in max_diff.items() if d > 1e-3}
+    # bfloat16 rounds each of the 36 products' inputs to 8 bits of
+    # mantissa: differences of a few percent of values of size ~1.
+    tolerance = 1e-3 if args.precision == "float32" else 0.25
+    wrong = {b: d for b, d in max_diff.items() if d > tolerance}
     if wrong:
         raise RuntimeError(
             f"a backend computed a different chain at {rows} rows (max "
-            f"|difference| from TensorFlow's kernels): {wrong}"
+            f"|difference| from float64 NumPy): {wrong}"
         )
     probe = next(iter(workers.values()))
     once = probe.ask({"cmd": "run", "calls": 3})["seconds"] / 3
@@ -276,21 +329,24 @@ def measure(workers, rows, root, args):
             "min": min(per_call),
             "max": max(per_call),
         }
-    vs_ort = {
-        b: common.paired_ratios(times, b, ["ort"])["ort"]
+    peer = REFERENCE[args.precision]
+    vs_peer = {
+        b: common.paired_ratios(times, b, [peer])[peer]
         for b in times
-        if b != "ort" and "ort" in times
+        if b != peer and peer in times
     }
+    nbytes = weight_bytes(args.precision)
     return {
         "rows": rows,
         "calls_per_round": calls,
         "ms": ms,
         "gflops": {b: flops(rows) / m["median"] / 1e6 for b, m in ms.items()},
         "weight_gb_per_s": {
-            b: weight_bytes() / m["median"] / 1e6 for b, m in ms.items()
+            b: nbytes / m["median"] / 1e6 for b, m in ms.items()
         },
-        "speed_over_ort": vs_ort,
-        "max_abs_diff_vs_tf": max_diff,
+        "reference": peer,
+        "speed_over_reference": vs_peer,
+        "max_abs_diff_vs_float64": max_diff,
         "seconds": times,
     }
 
@@ -298,7 +354,14 @@ def measure(workers, rows, root, args):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", default="1,8,16,32,128")
-    parser.add_argument("--backends", default=",".join(BACKENDS))
+    parser.add_argument(
+        "--backends",
+        help=f"comma-separated, of {BACKENDS} (default: all; all but ort "
+        "in bfloat16)",
+    )
+    parser.add_argument(
+        "--precision", default="float32", choices=sorted(REFERENCE)
+    )
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--round-seconds", type=float, default=0.3)
     parser.add_argument("--threads", type=int, default=os.cpu_count())
@@ -307,12 +370,19 @@ def main(argv=None):
     parser.add_argument("--backend", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        worker_main(args.backend, args.threads)
+        worker_main(args.backend, args.threads, args.precision)
         return
-    backends = [b for b in args.backends.split(",") if b]
+    if args.backends is None:
+        backends = list(BACKENDS)
+        if args.precision == "bfloat16":
+            backends.remove("ort")
+    else:
+        backends = [b for b in args.backends.split(",") if b]
     unknown = sorted(set(backends) - set(BACKENDS))
     if unknown:
         parser.error(f"unknown backends {unknown}; choose from {BACKENDS}")
+    if args.precision == "bfloat16" and "ort" in backends:
+        parser.error("ort has no bfloat16 MatMul on its CPU provider")
     try:
         rows_list = [int(r) for r in args.rows.split(",") if r]
     except ValueError:
@@ -321,7 +391,7 @@ def main(argv=None):
         parser.error(f"--rows takes positive integers: {args.rows!r}")
 
     start = time.perf_counter()
-    workers = start_workers(backends, args.threads)
+    workers = start_workers(backends, args)
     cells, table = [], []
     try:
         with tempfile.TemporaryDirectory(prefix="small_gemm_") as root:
@@ -337,8 +407,9 @@ def main(argv=None):
         "benchmark": "small_gemm",
         **common.stamp(),
         "model": "all-MiniLM-L6-v2 matmul shapes (random weights)",
+        "precision": args.precision,
         "matrices": len(weight_shapes()),
-        "weight_bytes": weight_bytes(),
+        "weight_bytes": weight_bytes(args.precision),
         "threads": args.threads,
         "rounds": args.rounds,
         "load_average": os.getloadavg(),
@@ -346,22 +417,25 @@ def main(argv=None):
         "wall_s": time.perf_counter() - start,
         "cells": cells,
     }
+    peer = REFERENCE[args.precision]
     header = ["rows"] + [f"{b} ms" for b in workers]
-    header += [f"{b} / ort" for b in workers if b != "ort" and "ort" in workers]
-    header += ["ort GB/s"] if "ort" in workers else []
+    if peer in workers:
+        header += [f"{b} / {peer}" for b in workers if b != peer]
+        header += [f"{peer} GB/s"]
     common.emit(result, common.format_table(header, table), args.out)
 
 
 def row(cell, backends):
     out = [cell["rows"]]
     out += [f"{cell['ms'][b]['median']:.2f}" for b in backends]
-    if "ort" in backends:
+    peer = cell["reference"]
+    if peer in backends:
         out += [
-            common.fmt_ratio(cell["speed_over_ort"][b])
+            common.fmt_ratio(cell["speed_over_reference"][b])
             for b in backends
-            if b != "ort"
+            if b != peer
         ]
-        out += [f"{cell['weight_gb_per_s']['ort']:.0f}"]
+        out += [f"{cell['weight_gb_per_s'][peer]:.0f}"]
     return out
 
 

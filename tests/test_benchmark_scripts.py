@@ -117,10 +117,12 @@ def test_small_gemm_chain_is_one_requests_matmuls(monkeypatch):
     weights = bench.make_weights()
     rows = np.random.default_rng(0).standard_normal((3, 384))
     expected = rows
-    for w in weights:
-        expected = expected @ w.astype("f8")
+    for kernel, bias in weights:
+        expected = expected @ kernel.astype("f8") + bias
+    np.testing.assert_allclose(bench.reference_chain(weights, rows), expected)
     assert 0.3 < expected.std() < 3.0
-    for jit in (False, True):
-        run = bench.tensorflow_chain(weights, threads=1, jit=jit)
-        got = run(rows.astype("float32"))
-        np.testing.assert_allclose(got, expected, rtol=1e-3, atol=1e-3)
+    for precision, tolerance in (("float32", 1e-3), ("bfloat16", 0.25)):
+        for jit in (False, True):
+            run = bench.tensorflow_chain(weights, 1, jit, precision)
+            got = run(rows.astype("float32"))
+            np.testing.assert_allclose(got, expected, atol=tolerance)
