@@ -98,7 +98,8 @@ def resolve_jit_compile(
 # cores, the export run as TF Serving runs it, 2026-12-07): all-MiniLM-L6-v2
 # (hidden 384) XLA 1.20-1.23x at 32 padded tokens, 1.01-1.10x at 64,
 # 0.97-1.11x at 128, 0.59-0.99x from 256; base (768) 0.97x at 32 (1.09x in
-# the run before), 0.82-1.03x from 64; mini (256) 1.43x at 32 down to
+# an earlier run through `tf.saved_model.load`, before the attention
+# changes), 0.82-1.03x from 64; mini (256) 1.43x at 32 down to
 # 0.93-1.09x at 256; small (512) 1.12x at 32, 1.03x at 64, 0.92-1.08x at
 # 128. They cross at about padded tokens x hidden^2 = 128 x 384^2.
 SERVING_XLA_MAX_WORK = 128 * 384 * 384
