@@ -59,7 +59,7 @@ sys.path.insert(0, os.path.join(HERE, ".."))
 
 import common  # noqa: E402
 
-MODES = {"off": "0", "on": "1"}
+MODES = {"on": "1", "off": "0"}  # the one under test first
 EXPORTS = {
     "fp32": {},
     "fp32-noxla": {"jit_compile": False},
@@ -70,12 +70,18 @@ EXPORTS = {
 # === Worker side (one process per mode) ===
 
 
-def worker_main(threads, runner, variable):
+def worker_main(threads, runner, variable, inter_op_threads=None):
+    """A serving worker: loads exports, answers `prepare` and `run`.
+
+    Also the worker of `bench_serving_threads.py`, which sets
+    `inter_op_threads` (default: `threads`).
+    """
     import numpy as np
     import tensorflow as tf
 
+    inter_op_threads = inter_op_threads or threads
     tf.config.threading.set_intra_op_parallelism_threads(threads)
-    tf.config.threading.set_inter_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(inter_op_threads)
     state = {"loaded": {}}
 
     def one(serve, batch):
@@ -91,6 +97,8 @@ def worker_main(threads, runner, variable):
                 ),
                 "pid": os.getpid(),
                 "runner": runner,
+                "intra_op_threads": threads,
+                "inter_op_threads": inter_op_threads,
             }
         if cmd == "prepare":
             # Loads the export (once), sets the batches, runs the warmup
@@ -98,7 +106,7 @@ def worker_main(threads, runner, variable):
             path = msg["path"]
             if path not in state["loaded"]:
                 state["loaded"][path] = common.LoadedSavedModel(
-                    path, runner, threads
+                    path, runner, threads, inter_op_threads
                 )
             serve = state["loaded"][path].signature("serving_default")
             texts, size = msg["texts"], msg["batch_size"]
@@ -145,9 +153,10 @@ def export_all(root, exports, max_lengths):
 
 
 def max_differences(files):
+    """Max |difference| of the two workers' saved outputs."""
     import numpy as np
 
-    a, b = (np.load(files[mode]) for mode in MODES)
+    a, b = (np.load(f) for f in files.values())
     return {
         key: float(np.abs(a[key].astype("f8") - b[key]).max())
         for key in ("sequence", "pooled")
@@ -180,9 +189,12 @@ def main(argv=None):
     )
     parser.add_argument("--out", default="onednn_weights.jsonl")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--inter-op-threads", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        worker_main(args.threads, args.runner, args.variable)
+        worker_main(
+            args.threads, args.runner, args.variable, args.inter_op_threads
+        )
         return
 
     both = {}
@@ -253,6 +265,11 @@ def main(argv=None):
 
 
 def measure(workers, path, texts, batch_size, root, args):
+    """One cell: warmup and outputs of each of the two `workers` (dict
+    name -> `PipeWorker`, the one under test first), then `args.rounds`
+    alternating passes; the paired ratio first / second is stored as
+    `"<first>_over_<second>"`."""
+    first, second = workers
     files = {m: os.path.join(root, f"out_{m}.npz") for m in workers}
     warm = {
         mode: worker.ask({
@@ -278,7 +295,9 @@ def measure(workers, path, texts, batch_size, root, args):
             mode: common.rate_stats(seconds, len(texts))
             for mode, seconds in times.items()
         },
-        "on_over_off": common.paired_ratios(times, "on", ["off"])["off"],
+        f"{first}_over_{second}": common.paired_ratios(times, first, [second])[
+            second
+        ],
         "seconds": times,
     }
 

@@ -406,9 +406,14 @@ class LoadedSavedModel:
         runner: str, one of `RUNNERS`.
         threads: int. Intra- and inter-op threads of the session (the
             function runner uses the process's `tf.config.threading`).
+        inter_op_threads: optional int. The session's inter-op threads
+            (default: `threads`), as TF Serving's
+            `--tensorflow_inter_op_parallelism`.
     """
 
-    def __init__(self, path, runner="session", threads=None):
+    def __init__(
+        self, path, runner="session", threads=None, inter_op_threads=None
+    ):
         import tensorflow as tf
         import tensorflow_text  # noqa: F401  (registers the tokenizer's ops)
 
@@ -425,7 +430,7 @@ class LoadedSavedModel:
             graph=self._graph,
             config=tf1.ConfigProto(
                 intra_op_parallelism_threads=threads,
-                inter_op_parallelism_threads=threads,
+                inter_op_parallelism_threads=inter_op_threads or threads,
             ),
         )
         with self._graph.as_default():

@@ -126,3 +126,14 @@ def test_small_gemm_chain_is_one_requests_matmuls(monkeypatch):
             run = bench.tensorflow_chain(weights, 1, jit, precision)
             got = run(rows.astype("float32"))
             np.testing.assert_allclose(got, expected, atol=tolerance)
+
+
+def test_serving_threads_settings_are_checked(monkeypatch):
+    monkeypatch.syspath_prepend(HERE)
+    import bench_serving_threads as bench
+
+    assert bench.parse_setting("2x1") == (2, 1)
+    assert bench.parse_setting(" 16x4") == (16, 4)
+    for bad in ("2", "2y1", "x1", "0x1", "2x-1", "a x b"):
+        with pytest.raises(ValueError, match="2x1|at least 1"):
+            bench.parse_setting(bad)
