@@ -13,10 +13,14 @@
    `{"instances": [{"text": ...}, ...]}`, and print the answer.
 
 With `--server http://localhost:8501` the request goes to a real TF
-Serving, e.g. one started with
+Serving, started with the `docker run` line the script prints, e.g.
 
     docker run -p 8501:8501 -v "$PWD/savedmodels/minilm:/models/minilm" \\
-        -e MODEL_NAME=minilm tensorflow/serving
+        -e MODEL_NAME=minilm tensorflow/serving \\
+        --xla_cpu_compilation_enabled=true
+
+(the flag because the export runs small requests XLA-compiled; the
+version's `assets.extra/SERVING.md` lists the other flags).
 
 Without `--server`, the script starts a small local stand-in that answers
 the same REST predict API from the SavedModel (TensorFlow +
@@ -38,6 +42,10 @@ import tensorflow_text  # noqa: F401  (the tokenizer's ops, for loading)
 
 import keras_bert_impl as kbi
 from keras_bert_impl import assets
+from keras_bert_impl.export.deploy_notes import docker_command
+from keras_bert_impl.export.serving import next_version
+from keras_bert_impl.models.encoder import find_encoder
+from keras_bert_impl.runtime import resolve_serving_jit_compile
 
 
 def load_model(path):
@@ -159,15 +167,19 @@ def main():
     tokenizer = kbi.BertTokenizer(vocab)
 
     versions = os.path.join(args.root, args.name)
-    existing = os.listdir(versions) if os.path.isdir(versions) else []
-    version = 1 + max([int(v) for v in existing if v.isdigit()], default=0)
     path = kbi.export_savedmodel(
         model,
         tokenizer,
-        os.path.join(versions, str(version)),
+        os.path.join(versions, str(next_version(versions))),
         max_length=args.max_length,
     )
     print(f"exported {path}")
+    # The export's own rule for which requests it XLA-compiles (default
+    # jit_compile="auto", float32): TF Serving then needs its XLA flag.
+    xla_max_tokens = resolve_serving_jit_compile(
+        "auto", "float32", find_encoder(model).hidden_dim
+    )
+    print("serve it: " + docker_command(versions, args.name, xla_max_tokens))
 
     server, address = None, args.server
     if address is None:

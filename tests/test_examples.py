@@ -167,6 +167,15 @@ def check_fast_quickstart(out, run, savedmodel, sentences=None):
     assert results["finetune"]["random_init"]["init"] == "tiny"
     assert results["export"]["version"] == 1
     assert (savedmodel / "saved_model.pb").is_file()
+    # The printed `docker run` line serves this export: its folder, and
+    # the XLA flag TF Serving needs for a version with XLA-compiled
+    # requests (the default float32 export on a CPU), as SERVING.md says.
+    serve = next(line for line in out.splitlines() if "serve it:" in line)
+    folder = os.path.abspath(savedmodel.parent)
+    assert f"docker run -p 8501:8501 -v {folder}:/models/quickstart " in serve
+    assert "--xla_cpu_compilation_enabled=true" in serve
+    notes = (savedmodel / "assets.extra" / "SERVING.md").read_text()
+    assert "--xla_cpu_compilation_enabled=true" in notes
     assert list((run / "pretrain" / "train").glob("events.out.tfevents.*"))
     predictions = results["predictions"]
     if sentences is None:
@@ -353,6 +362,12 @@ def test_export_and_query_rest_example(tmp_path, corpus):
     )  # fmt: skip
     assert "POST http://127.0.0.1:" in out
     assert "'the lazy dog': {" in out and "'pooled_output': 'array[16]'" in out
+    folder = os.path.abspath(tmp_path / "sm" / "tiny")
+    assert (
+        f"serve it: docker run -p 8501:8501 -v {folder}:/models/tiny "
+        "-e MODEL_NAME=tiny tensorflow/serving --xla_cpu_compilation_enabled"
+        "=true\n"
+    ) in out
     assert (tmp_path / "sm" / "tiny" / "1" / "saved_model.pb").is_file()
 
 

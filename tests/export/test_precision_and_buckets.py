@@ -146,7 +146,12 @@ def test_batching_file_and_notes(classifier_export):
     assert allowed == [2**i for i in range(largest.bit_length())]
     assert allowed[-1] == int(fields["max_batch_size"])
     assert "--xla_cpu_compilation_enabled=true" in notes
-    assert "--tensorflow_intra_op_parallelism=" in notes
+    # Intra- and inter-op threads both = the cores (inter-op = cores
+    # measured 1.03-1.21x inter-op 1 at batch 1 on TensorFlow's kernels,
+    # benchmarks/bench_serving_threads.py).
+    intra = re.search(r"--tensorflow_intra_op_parallelism=(\d+)", notes)
+    inter = re.search(r"--tensorflow_inter_op_parallelism=(\d+)", notes)
+    assert intra[1] == inter[1] == str(os.cpu_count())
     assert "assets.extra/batching_parameters.txt" in notes
     assert "float32 weights" in notes
     # oneDNN's weight cache is advised for bfloat16 only (float32: within
@@ -200,3 +205,23 @@ def test_auto_jit_rule_per_precision(bf16_classifier, classifier_export):
     assert parse(base).jit_compile == "auto"
     assert parse([*base, "--no-xla"]).jit_compile is False
     assert parse([*base, "--xla"]).jit_compile is True
+
+
+def test_docker_command_serves_the_folder_with_the_flags_it_needs():
+    # The `docker run` line the quickstart and the REST example print.
+    line = deploy_notes.docker_command("/srv/my models/qa", "qa", 128)
+    assert line == (
+        "docker run -p 8501:8501 -v '/srv/my models/qa:/models/qa' "
+        "-e MODEL_NAME=qa tensorflow/serving --xla_cpu_compilation_enabled=true"
+    )
+    # No XLA-compiled request (a bfloat16 or jit_compile=False export): no
+    # flag; the volume is the folder's absolute path.
+    line = deploy_notes.docker_command("sm/qa", "qa", 0)
+    assert line.endswith("-e MODEL_NAME=qa tensorflow/serving")
+    assert f"-v {os.path.abspath('sm/qa')}:/models/qa " in line
+    # The same flag as SERVING.md's.
+    notes = deploy_notes.serving_notes("qa", 128, "float32", [8, 16], 16)
+    assert deploy_notes.XLA_SERVER_FLAG in notes
+    assert "--xla_cpu_compilation_enabled" not in deploy_notes.serving_notes(
+        "qa", 0, "bfloat16", [8, 16], 16
+    )
