@@ -42,10 +42,8 @@ import tensorflow_text  # noqa: F401  (the tokenizer's ops, for loading)
 
 import keras_bert_impl as kbi
 from keras_bert_impl import assets
-from keras_bert_impl.export.deploy_notes import docker_command
+from keras_bert_impl.export.serving import docker_command
 from keras_bert_impl.export.serving import next_version
-from keras_bert_impl.models.encoder import find_encoder
-from keras_bert_impl.runtime import resolve_serving_jit_compile
 
 
 def load_model(path):
@@ -174,12 +172,7 @@ def main():
         max_length=args.max_length,
     )
     print(f"exported {path}")
-    # The export's own rule for which requests it XLA-compiles (default
-    # jit_compile="auto", float32): TF Serving then needs its XLA flag.
-    xla_max_tokens = resolve_serving_jit_compile(
-        "auto", "float32", find_encoder(model).hidden_dim
-    )
-    print("serve it: " + docker_command(versions, args.name, xla_max_tokens))
+    print("serve it: " + docker_command(model, versions, args.name))
 
     server, address = None, args.server
     if address is None:

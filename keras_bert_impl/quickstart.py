@@ -436,11 +436,9 @@ def run_quickstart(
 
     # 5. export
     stage(5, "export: TF Serving SavedModel (raw text in, topic out)")
-    from keras_bert_impl.export.deploy_notes import docker_command
+    from keras_bert_impl.export.serving import docker_command
     from keras_bert_impl.export.serving import export_savedmodel
     from keras_bert_impl.export.serving import next_version
-    from keras_bert_impl.models.encoder import find_encoder
-    from keras_bert_impl.runtime import resolve_serving_jit_compile
     from keras_bert_impl.training.finetune import load_finetuned
 
     model, tokenizer = load_finetuned(finetune_results["logdir"])
@@ -460,15 +458,10 @@ def run_quickstart(
         "seconds": round(time.time() - t0, 1),
     }
     print_fn(f"  {path} (version {version}) in {time.time() - t0:.0f}s")
-    # The same rule the export applied: which requests it XLA-compiles
-    # (then TF Serving needs its XLA flag, or it refuses the version).
-    xla_max_tokens = resolve_serving_jit_compile(
-        config.jit_compile, "float32", find_encoder(model).hidden_dim
-    )
+    command = docker_command(model, folder, config.name, config.jit_compile)
     print_fn(
-        "  serve it: "
-        + docker_command(folder, config.name, xla_max_tokens)
-        + f"  (flags, threads, batching: {path}/assets.extra/SERVING.md)"
+        f"  serve it: {command}  (flags, threads, batching: "
+        f"{path}/assets.extra/SERVING.md)"
     )
 
     # 6. serve

@@ -189,6 +189,7 @@ def run(args) -> int:
             "(Hugging Face folder or TF1)."
         )
     _check_name(args.name)
+    from keras_bert_impl.export.serving import docker_command
     from keras_bert_impl.export.serving import export_savedmodel
     from keras_bert_impl.export.serving import next_version
 
@@ -227,6 +228,10 @@ def run(args) -> int:
         "signatures: serving_default (raw text), from_ids, tokenize; "
         "load with `import tensorflow_text` before tf.saved_model.load"
     )
+    command = docker_command(
+        model, folder, args.name, args.jit_compile, args.precision
+    )
+    print(f"serve it: {command}  (flags: {path}/assets.extra/SERVING.md)")
     return 0
 
 

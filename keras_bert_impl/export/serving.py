@@ -41,6 +41,20 @@ def next_version(folder) -> int:
     return max(versions, default=0) + 1
 
 
+def docker_command(
+    model, folder, name: str, jit_compile="auto", precision="float32"
+) -> str:
+    """The `docker run` line that serves `folder` (the integer versions of
+    `model` exported with these `jit_compile` and `precision`) as `name`
+    with TF Serving's image: `deploy_notes.docker_command`, with the XLA
+    flag when the export runs any request XLA-compiled (the rule
+    `export_savedmodel` applies, `resolve_serving_jit_compile`)."""
+    xla_max_tokens = resolve_serving_jit_compile(
+        jit_compile, precision, find_encoder(model).hidden_dim
+    )
+    return deploy_notes.docker_command(folder, name, xla_max_tokens)
+
+
 def export_savedmodel(
     model,
     tokenizer,

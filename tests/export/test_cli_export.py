@@ -55,7 +55,16 @@ def test_export_checkpoint_then_predict(tokenizer, tmp_path, capsys):
                    "--root", str(root), "--no-warmup"])  # fmt: skip
     assert args.func(args) == 0
     path = root / "tiny" / "5"  # the next version
-    assert f"exported {path}" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert f"exported {path}" in out
+    # The `docker run` line that serves it: the model folder, and the XLA
+    # flag TF Serving needs (small requests of the default export run
+    # XLA-compiled on a CPU host).
+    assert (
+        f"serve it: docker run -p 8501:8501 -v {root / 'tiny'}:/models/tiny "
+        "-e MODEL_NAME=tiny tensorflow/serving "
+        "--xla_cpu_compilation_enabled=true  (flags: "
+    ) in out
     results = predict_savedmodel(path, ["hello world", ""])
     assert [r["token_ids"] for r in results] == [[2, 26, 27, 3], [2, 3, 0, 0]]
     assert len(results[0]["pooled_output"]) == 16
@@ -72,6 +81,13 @@ def test_export_checkpoint_then_predict(tokenizer, tmp_path, capsys):
                    "--root", str(root), "--version", "5"])  # fmt: skip
     with pytest.raises(FileExistsError, match="overwrite"):
         args.func(args)
+    # Without XLA, no XLA flag.
+    args = _parse(["--model", str(checkpoint), "--name", "tiny",
+                   "--root", str(root), "--no-warmup", "--no-xla"])  # fmt: skip
+    assert args.func(args) == 0
+    out = capsys.readouterr().out
+    assert "-e MODEL_NAME=tiny tensorflow/serving  (flags: " in out
+    assert "xla_cpu_compilation_enabled" not in out
 
 
 @pytest.mark.parametrize(
