@@ -206,43 +206,19 @@ def main(argv=None):
     if args.variable in both:
         parser.error(f"--env sets {args.variable}, the variable under test")
 
-    import bench_serving_e2e as e2e
-
     exports = [e for e in args.exports.split(",") if e]
-    profiles = [p for p in args.profiles.split(",") if p]
-    sizes = [int(b) for b in args.batch_sizes.split(",")]
-    texts = {p: e2e.load_texts(p, args) for p in profiles}
     start = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="onednn_weights_") as root:
-        max_lengths = sorted({e2e.PROFILES[p][1] for p in profiles})
-        paths = export_all(root, exports, max_lengths)
-        workers = {
-            mode: common.PipeWorker(
-                [sys.executable, os.path.abspath(__file__), "--worker"]
-                + ["--threads", str(args.threads), "--runner", args.runner]
-                + ["--variable", args.variable],
-                env=dict(os.environ, **both, **{args.variable: value}),
-                name=f"the {mode} worker",
-            )
-            for mode, value in MODES.items()
-        }
-        try:
-            hello = {m: w.ask({"cmd": "hello"}) for m, w in workers.items()}
-            cells, table = [], []
-            for name in exports:
-                for profile in profiles:
-                    path = paths[name, e2e.PROFILES[profile][1]]
-                    for size in sizes:
-                        cell = measure(
-                            workers, path, texts[profile], size, root, args
-                        )
-                        cell.update(export=name, profile=profile)
-                        cells.append(cell)
-                        table.append(row(cell))
-                        common.log(table[-1])
-        finally:
-            for worker in workers.values():
-                worker.close()
+    workers = {
+        mode: common.PipeWorker(
+            [sys.executable, os.path.abspath(__file__), "--worker"]
+            + ["--threads", str(args.threads), "--runner", args.runner]
+            + ["--variable", args.variable],
+            env=dict(os.environ, **both, **{args.variable: value}),
+            name=f"the {mode} worker",
+        )
+        for mode, value in MODES.items()
+    }
+    hello, cells, table = run_cells(workers, exports, args, row)
     result = {
         "benchmark": "onednn_weights",
         **common.stamp(),
@@ -262,6 +238,43 @@ def main(argv=None):
         "on / off", "max |diff| seq", "pooled",
     ]  # fmt: skip
     common.emit(result, common.format_table(header, table), args.out)
+
+
+def run_cells(workers, exports, args, row):
+    """Every (export, profile, batch size) cell on the two `workers` (dict
+    name -> `PipeWorker`, the one under test first; closed here): the
+    exports of `exports` (names in `EXPORTS`) for `args.profiles`' lengths,
+    the profiles' real text, `measure` per cell, `row(cell)` for the table.
+
+    Returns:
+        (the workers' hello replies, the cells, the table rows).
+    """
+    import bench_serving_e2e as e2e
+
+    profiles = [p for p in args.profiles.split(",") if p]
+    sizes = [int(b) for b in args.batch_sizes.split(",")]
+    texts = {p: e2e.load_texts(p, args) for p in profiles}
+    cells, table = [], []
+    try:
+        hello = {n: w.ask({"cmd": "hello"}) for n, w in workers.items()}
+        with tempfile.TemporaryDirectory(prefix="serving_ab_") as root:
+            max_lengths = sorted({e2e.PROFILES[p][1] for p in profiles})
+            paths = export_all(root, exports, max_lengths)
+            for name in exports:
+                for profile in profiles:
+                    path = paths[name, e2e.PROFILES[profile][1]]
+                    for size in sizes:
+                        cell = measure(
+                            workers, path, texts[profile], size, root, args
+                        )
+                        cell.update(export=name, profile=profile)
+                        cells.append(cell)
+                        table.append(row(cell))
+                        common.log(table[-1])
+    finally:
+        for worker in workers.values():
+            worker.close()
+    return hello, cells, table
 
 
 def measure(workers, path, texts, batch_size, root, args):

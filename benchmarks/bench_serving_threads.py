@@ -32,7 +32,6 @@ One JSON line per run goes to `benchmarks/results/serving_threads.jsonl`.
 import argparse
 import os
 import sys
-import tempfile
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -82,7 +81,6 @@ def main(argv=None):
         )
 
     import bench_onednn_weights as ab
-    import bench_serving_e2e as e2e
 
     exports = [e for e in args.exports.split(",") if e]
     unknown = sorted(set(exports) - set(ab.EXPORTS))
@@ -90,43 +88,23 @@ def main(argv=None):
         parser.error(
             f"unknown exports {unknown}; choose from {list(ab.EXPORTS)}"
         )
-    profiles = [p for p in args.profiles.split(",") if p]
-    sizes = [int(b) for b in args.batch_sizes.split(",")]
-    texts = {p: e2e.load_texts(p, args) for p in profiles}
     names = [f"{intra}x{inter}" for intra, inter in settings]
     # The ratio is B / A: `ab.measure` puts the first worker over the second.
     order = [(names[1], settings[1]), (names[0], settings[0])]
     start = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="serving_threads_") as root:
-        max_lengths = sorted({e2e.PROFILES[p][1] for p in profiles})
-        paths = ab.export_all(root, exports, max_lengths)
-        workers = {
-            name: common.PipeWorker(
-                [sys.executable, os.path.join(HERE, "bench_onednn_weights.py")]
-                + ["--worker", "--threads", str(intra)]
-                + ["--inter-op-threads", str(inter), "--runner", args.runner],
-                env=dict(os.environ, **{common.FROZEN_WEIGHTS_ENV: "1"}),
-                name=f"the {name} worker",
-            )
-            for name, (intra, inter) in order
-        }
-        try:
-            hello = {n: w.ask({"cmd": "hello"}) for n, w in workers.items()}
-            cells, table = [], []
-            for name in exports:
-                for profile in profiles:
-                    path = paths[name, e2e.PROFILES[profile][1]]
-                    for size in sizes:
-                        cell = ab.measure(
-                            workers, path, texts[profile], size, root, args
-                        )
-                        cell.update(export=name, profile=profile)
-                        cells.append(cell)
-                        table.append(row(cell, names))
-                        common.log(table[-1])
-        finally:
-            for worker in workers.values():
-                worker.close()
+    workers = {
+        name: common.PipeWorker(
+            [sys.executable, os.path.join(HERE, "bench_onednn_weights.py")]
+            + ["--worker", "--threads", str(intra)]
+            + ["--inter-op-threads", str(inter), "--runner", args.runner],
+            env=dict(os.environ, **{common.FROZEN_WEIGHTS_ENV: "1"}),
+            name=f"the {name} worker",
+        )
+        for name, (intra, inter) in order
+    }
+    hello, cells, table = ab.run_cells(
+        workers, exports, args, lambda cell: row(cell, names)
+    )
     result = {
         "benchmark": "serving_threads",
         **common.stamp(),
