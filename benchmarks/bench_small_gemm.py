@@ -13,6 +13,9 @@ each output feeding the next, in each backend a served request can use:
   oneDNN's matmul, as the `--no-xla` and the bfloat16 exports run them;
 - `tf-cached`: the same with `TF_ONEDNN_ASSUME_FROZEN_WEIGHTS=1` (oneDNN
   converts each weight to its blocked layout once and keeps it);
+- `tf-eigen` (only when named in `--backends`): the same graph with
+  `TF_ENABLE_ONEDNN_OPTS=0`, TensorFlow's Eigen MatMul and BiasAdd
+  instead of oneDNN's (the same environment variable in a server);
 - `ort`: ONNX Runtime (its MLAS kernels) on an ONNX graph of the same
   layers (MatMul + Add), weights as initializers, all graph optimizations;
 - `torch`: PyTorch eager, `F.linear` on (out, in) weights as HF's
@@ -38,6 +41,7 @@ bfloat16 MatMul.
     python benchmarks/bench_small_gemm.py --rounds 7
     python benchmarks/bench_small_gemm.py --rows 1,8 --backends xla,ort
     python benchmarks/bench_small_gemm.py --precision bfloat16
+    python benchmarks/bench_small_gemm.py --backends xla,tf,tf-eigen,ort
 
 One JSON line per run goes to `benchmarks/results/small_gemm.jsonl`.
 """
@@ -54,7 +58,14 @@ sys.path.insert(0, HERE)
 
 import common  # noqa: E402
 
-BACKENDS = ("xla", "tf", "tf-cached", "ort", "torch")
+BACKENDS = ("xla", "tf", "tf-cached", "tf-eigen", "ort", "torch")
+DEFAULT_BACKENDS = ("xla", "tf", "tf-cached", "ort", "torch")
+# Worker environment per backend: oneDNN's weight cache; oneDNN off.
+BACKEND_ENV = {
+    "tf-cached": {common.FROZEN_WEIGHTS_ENV: "1"},
+    "tf-eigen": {"TF_ENABLE_ONEDNN_OPTS": "0"},
+}
+ENV_NAMES = sorted({n for env in BACKEND_ENV.values() for n in env})
 REFERENCE = {"float32": "ort", "bfloat16": "torch"}  # the ratios' peer
 BYTES = {"float32": 4, "bfloat16": 2}
 HIDDEN, INTERMEDIATE, LAYERS = 384, 1536, 6  # all-MiniLM-L6-v2
@@ -223,7 +234,7 @@ def worker_main(backend, threads, precision):
 
     weights = make_weights()
     folder = tempfile.mkdtemp(prefix="small_gemm_")
-    if backend in ("xla", "tf", "tf-cached"):
+    if backend in ("xla", "tf", "tf-cached", "tf-eigen"):
         import tensorflow as tf
 
         run = tensorflow_chain(
@@ -240,9 +251,7 @@ def worker_main(backend, threads, precision):
         if cmd == "hello":
             return {
                 "versions": versions,
-                common.FROZEN_WEIGHTS_ENV: os.environ.get(
-                    common.FROZEN_WEIGHTS_ENV
-                ),
+                **{name: os.environ.get(name) for name in ENV_NAMES},
                 "pid": os.getpid(),
             }
         if cmd == "prepare":
@@ -270,9 +279,9 @@ def start_workers(backends, args):
     workers = {}
     for backend in backends:
         env = dict(os.environ)
-        env.pop(common.FROZEN_WEIGHTS_ENV, None)
-        if backend == "tf-cached":
-            env[common.FROZEN_WEIGHTS_ENV] = "1"
+        for name in ENV_NAMES:
+            env.pop(name, None)
+        env.update(BACKEND_ENV.get(backend, {}))
         argv = [sys.executable, os.path.abspath(__file__), "--worker"]
         argv += ["--backend", backend, "--threads", str(args.threads)]
         argv += ["--precision", args.precision]
@@ -356,8 +365,8 @@ def main(argv=None):
     parser.add_argument("--rows", default="1,8,16,32,128")
     parser.add_argument(
         "--backends",
-        help=f"comma-separated, of {BACKENDS} (default: all; all but ort "
-        "in bfloat16)",
+        help=f"comma-separated, of {BACKENDS} (default: {DEFAULT_BACKENDS}; "
+        "without ort in bfloat16)",
     )
     parser.add_argument(
         "--precision", default="float32", choices=sorted(REFERENCE)
@@ -373,7 +382,7 @@ def main(argv=None):
         worker_main(args.backend, args.threads, args.precision)
         return
     if args.backends is None:
-        backends = list(BACKENDS)
+        backends = list(DEFAULT_BACKENDS)
         if args.precision == "bfloat16":
             backends.remove("ort")
     else:

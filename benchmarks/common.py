@@ -437,6 +437,13 @@ class LoadedSavedModel:
             meta = tf1.saved_model.loader.load(self._session, ["serve"], path)
         self._signature_defs = meta.signature_def
 
+    def input_names(self, name):
+        """The input names of signature `name`, sorted."""
+        if self.runner == "function":
+            fn = self._loaded.signatures[name]
+            return sorted(fn.structured_input_signature[1])
+        return sorted(self._signature_defs[name].inputs)
+
     def signature(self, name):
         """`call(**inputs)`: NumPy (or lists) in, dict of NumPy out."""
         if self.runner == "function":

@@ -88,6 +88,29 @@ def test_text_signature_in_a_session_as_tf_serving_runs_it(
                 np.testing.assert_allclose(session[name], value, atol=1e-6)
 
 
+@pytest.mark.parametrize("runner", ["session", "function"])
+def test_tokenize_then_from_ids_is_the_whole_request(
+    encoder_export, runner, monkeypatch
+):
+    # `benchmarks/bench_serving_parts.py` splits a request's time into
+    # `tokenize` and `from_ids`: the parts must compose into
+    # `serving_default` (same outputs), or it would time something else.
+    monkeypatch.syspath_prepend(str(REPO / "benchmarks"))
+    import bench_serving_parts
+    from common import LoadedSavedModel
+
+    loaded = LoadedSavedModel(str(encoder_export[1]), runner, threads=2)
+    assert loaded.input_names("from_ids") == [
+        "padding_mask", "segment_ids", "token_ids",
+    ]  # fmt: skip
+    runners, diff = bench_serving_parts.prepare(loaded, list(TEXTS), 2)
+    assert sorted(diff) == ["pooled_output", "sequence_output"]
+    assert max(diff.values()) <= 1e-6
+    assert sorted(runners) == sorted(bench_serving_parts.PARTS)
+    for run in runners.values():
+        run()
+
+
 def test_lengths_vary_and_long_text_is_truncated(encoder_loaded):
     _, loaded = encoder_loaded
     serve = loaded.signatures["serving_default"]
