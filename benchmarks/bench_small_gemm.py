@@ -11,8 +11,13 @@ each output feeding the next, in each backend a served request can use:
   default export runs small requests;
 - `tf`: TensorFlow's own kernels, MatMul + BiasAdd fused by Grappler into
   oneDNN's matmul, as the `--no-xla` and the bfloat16 exports run them;
-- `tf-cached`: the same with `TF_ONEDNN_ASSUME_FROZEN_WEIGHTS=1` (oneDNN
-  converts each weight to its blocked layout once and keeps it);
+- `tf-cached`: the same with `TF_ONEDNN_ASSUME_FROZEN_WEIGHTS=1` (each
+  kernel converts its weight once to the layout oneDNN picks for its
+  first call and keeps it; a later call whose shape needs another layout
+  converts the weight again at every call). A fresh `tf-cached` process
+  per row count, whose first call has that row count: the cache at its
+  best. `--cache-first-rows N` makes the first call N rows instead (a
+  server whose first request had another size);
 - `tf-eigen` (only when named in `--backends`): the same graph with
   `TF_ENABLE_ONEDNN_OPTS=0`, TensorFlow's Eigen MatMul and BiasAdd
   instead of oneDNN's (the same environment variable in a server);
@@ -29,7 +34,8 @@ by 1/sqrt(fan-in) so values neither grow nor vanish along the chain) and
 the same threads; rounds alternate between them. Per `--rows`: ms per
 chain (median [min-max] over rounds), GFLOP/s, the weights' bytes per
 second, and each backend's paired speed ratio to the reference peer (> 1:
-faster than it): ORT in float32. Every backend's output is checked
+faster than it): ORT in float32 (`tf` when `--backends` leaves the peer
+out). Every backend's output is checked
 against a float64 NumPy chain.
 
 `--precision bfloat16` times the bfloat16 export's case instead: weights
@@ -42,6 +48,8 @@ bfloat16 MatMul.
     python benchmarks/bench_small_gemm.py --rows 1,8 --backends xla,ort
     python benchmarks/bench_small_gemm.py --precision bfloat16
     python benchmarks/bench_small_gemm.py --backends xla,tf,tf-eigen,ort
+    python benchmarks/bench_small_gemm.py --backends tf,tf-cached \
+        --cache-first-rows 1 --rows 8,32,128
 
 One JSON line per run goes to `benchmarks/results/small_gemm.jsonl`.
 """
@@ -66,7 +74,20 @@ BACKEND_ENV = {
     "tf-eigen": {"TF_ENABLE_ONEDNN_OPTS": "0"},
 }
 ENV_NAMES = sorted({n for env in BACKEND_ENV.values() for n in env})
+# Backends whose first call fixes what they cache: a new process per row
+# count (`measure` sends it `--cache-first-rows` as its first call).
+FRESH_PER_CELL = ("tf-cached",)
 REFERENCE = {"float32": "ort", "bfloat16": "torch"}  # the ratios' peer
+
+
+def reference_of(precision, backends):
+    """The ratios' peer: `REFERENCE`'s, or `tf` when that is not run."""
+    peer = REFERENCE[precision]
+    if peer in backends:
+        return peer
+    return "tf" if "tf" in backends else None
+
+
 BYTES = {"float32": 4, "bfloat16": 2}
 HIDDEN, INTERMEDIATE, LAYERS = 384, 1536, 6  # all-MiniLM-L6-v2
 
@@ -255,6 +276,8 @@ def worker_main(backend, threads, precision):
                 "pid": os.getpid(),
             }
         if cmd == "prepare":
+            if msg.get("first_rows"):  # the call that fixes cached layouts
+                run(input_rows(msg["first_rows"]))
             rows = input_rows(msg["rows"])
             for _ in range(3):  # XLA compiles this shape on the first
                 out = run(rows)
@@ -304,7 +327,10 @@ def measure(workers, rows, root, args):
     saves = {}
     for backend, worker in workers.items():
         saves[backend] = os.path.join(root, f"{backend}_{rows}.npy")
-        worker.ask({"cmd": "prepare", "rows": rows, "save": saves[backend]})
+        message = {"cmd": "prepare", "rows": rows, "save": saves[backend]}
+        if backend in FRESH_PER_CELL:
+            message["first_rows"] = args.cache_first_rows
+        worker.ask(message)
     outputs = {b: np.load(f) for b, f in saves.items()}
     reference = reference_chain(make_weights(), input_rows(rows))
     max_diff = {
@@ -338,7 +364,7 @@ def measure(workers, rows, root, args):
             "min": min(per_call),
             "max": max(per_call),
         }
-    peer = REFERENCE[args.precision]
+    peer = reference_of(args.precision, times)
     vs_peer = {
         b: common.paired_ratios(times, b, [peer])[peer]
         for b in times
@@ -374,6 +400,12 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--round-seconds", type=float, default=0.3)
     parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument(
+        "--cache-first-rows",
+        type=int,
+        help="rows of tf-cached's first call, before each row count's "
+        "(default: none, the row count's own call is the first)",
+    )
     parser.add_argument("--out", default="small_gemm.jsonl")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--backend", help=argparse.SUPPRESS)
@@ -399,19 +431,38 @@ def main(argv=None):
     if not rows_list or min(rows_list) < 1:
         parser.error(f"--rows takes positive integers: {args.rows!r}")
 
+    if args.cache_first_rows is not None and args.cache_first_rows < 1:
+        parser.error("--cache-first-rows takes a positive integer")
+
     start = time.perf_counter()
-    workers = start_workers(backends, args)
+    kept = [b for b in backends if b not in FRESH_PER_CELL]
+    workers = start_workers(kept, args)
+    hello = {b: w.hello for b, w in workers.items()}
     cells, table = [], []
     try:
         with tempfile.TemporaryDirectory(prefix="small_gemm_") as root:
             for rows in rows_list:
-                cell = measure(workers, rows, root, args)
+                fresh = start_workers(
+                    [b for b in backends if b in FRESH_PER_CELL], args
+                )
+                try:
+                    hello.update({b: w.hello for b, w in fresh.items()})
+                    cell_workers = {
+                        b: workers.get(b) or fresh[b]
+                        for b in backends
+                        if b in workers or b in fresh
+                    }
+                    cell = measure(cell_workers, rows, root, args)
+                finally:
+                    for worker in fresh.values():
+                        worker.close()
                 cells.append(cell)
-                table.append(row(cell, list(workers)))
+                table.append(row(cell, list(cell_workers)))
                 common.log(table[-1])
     finally:
         for worker in workers.values():
             worker.close()
+    backends = [b for b in backends if b in hello]
     result = {
         "benchmark": "small_gemm",
         **common.stamp(),
@@ -421,15 +472,16 @@ def main(argv=None):
         "weight_bytes": weight_bytes(args.precision),
         "threads": args.threads,
         "rounds": args.rounds,
+        "cache_first_rows": args.cache_first_rows,
         "load_average": os.getloadavg(),
-        "workers": {b: w.hello for b, w in workers.items()},
+        "workers": {b: hello[b] for b in backends},
         "wall_s": time.perf_counter() - start,
         "cells": cells,
     }
-    peer = REFERENCE[args.precision]
-    header = ["rows"] + [f"{b} ms" for b in workers]
-    if peer in workers:
-        header += [f"{b} / {peer}" for b in workers if b != peer]
+    peer = reference_of(args.precision, backends)
+    header = ["rows"] + [f"{b} ms" for b in backends]
+    if peer in backends:
+        header += [f"{b} / {peer}" for b in backends if b != peer]
         header += [f"{peer} GB/s"]
     common.emit(result, common.format_table(header, table), args.out)
 

@@ -137,3 +137,28 @@ def test_serving_threads_settings_are_checked(monkeypatch):
     for bad in ("2", "2y1", "x1", "0x1", "2x-1", "a x b"):
         with pytest.raises(ValueError, match="2x1|at least 1"):
             bench.parse_setting(bad)
+
+
+def test_small_gemm_reference_and_cache_options(monkeypatch, capsys):
+    # Ratios are to ORT (float32) or torch (bfloat16), else to `tf`: a
+    # `--backends tf,tf-cached` run reports the cache's paired gain.
+    monkeypatch.syspath_prepend(HERE)
+    import bench_small_gemm as bench
+
+    assert bench.reference_of("float32", ["xla", "ort"]) == "ort"
+    assert bench.reference_of("float32", ["tf", "tf-cached"]) == "tf"
+    assert bench.reference_of("bfloat16", ["tf-cached", "torch"]) == "torch"
+    assert bench.reference_of("bfloat16", ["xla"]) is None
+    # The cache's first call is a worker of its own per row count; the
+    # oneDNN switch backends are opt-in.
+    assert bench.FRESH_PER_CELL == ("tf-cached",)
+    assert "tf-eigen" in bench.BACKENDS
+    assert "tf-eigen" not in bench.DEFAULT_BACKENDS
+    for argv, message in (
+        (["--cache-first-rows", "0"], "--cache-first-rows takes a positive"),
+        (["--backends", "tf,gpu"], "unknown backends ['gpu']"),
+    ):
+        with pytest.raises(SystemExit) as exit_:
+            bench.main(argv)
+        assert exit_.value.code == 2
+        assert message in capsys.readouterr().err

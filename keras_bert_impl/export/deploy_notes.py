@@ -161,7 +161,11 @@ def serving_notes(
     # bfloat16 on TensorFlow's kernels: oneDNN's weight cache measured
     # 1.00-1.30x on real text; float32 within noise (0.94-1.05x and
     # 0.98-1.01x in two runs), so not advised there
-    # (benchmarks/bench_onednn_weights.py, README Serving).
+    # (benchmarks/bench_onednn_weights.py, README Serving). In float32 a
+    # kernel caches the layout of its first call's row class (8-64 rows
+    # or not) and re-lays its weight at every call of the other class,
+    # slower than no cache (0.54-0.82x, benchmarks/bench_small_gemm.py
+    # --cache-first-rows); bfloat16 has one layout for all rows.
     cache = precision == "bfloat16" and xla_max_tokens < XLA_ALL_REQUESTS
     env = f"{FROZEN_WEIGHTS_ENV}=1 " if cache else ""
     cache_note = (
