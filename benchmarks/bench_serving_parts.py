@@ -137,9 +137,9 @@ def stats_ms(seconds):
 
 
 def fmt(stat, digits=3):
-    return f"{stat['median']:.{digits}g} [{stat['min']:.{digits}g}-" + (
-        f"{stat['max']:.{digits}g}]"
-    )
+    """`median [min-max]` with `digits` significant digits."""
+    median, low, high = (stat[k] for k in ("median", "min", "max"))
+    return f"{median:.{digits}g} [{low:.{digits}g}-{high:.{digits}g}]"
 
 
 def main(argv=None):

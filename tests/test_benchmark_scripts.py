@@ -149,11 +149,6 @@ def test_small_gemm_reference_and_cache_options(monkeypatch, capsys):
     assert bench.reference_of("float32", ["tf", "tf-cached"]) == "tf"
     assert bench.reference_of("bfloat16", ["tf-cached", "torch"]) == "torch"
     assert bench.reference_of("bfloat16", ["xla"]) is None
-    # The cache's first call is a worker of its own per row count; the
-    # oneDNN switch backends are opt-in.
-    assert bench.FRESH_PER_CELL == ("tf-cached",)
-    assert "tf-eigen" in bench.BACKENDS
-    assert "tf-eigen" not in bench.DEFAULT_BACKENDS
     for argv, message in (
         (["--cache-first-rows", "0"], "--cache-first-rows takes a positive"),
         (["--backends", "tf,gpu"], "unknown backends ['gpu']"),
