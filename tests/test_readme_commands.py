@@ -73,10 +73,12 @@ def readme_commands(text):
                 continue
             if any(t.endswith(":") for t in part[:2]):
                 continue  # output, e.g. "keras-bert-impl pretrain: error: ..."
-            if (
-                not in_block
-                and _program(part[0]) != "python"
-                and not any(t.startswith("-") for t in part)
+            if not in_block and (
+                len(part) == 1
+                or (
+                    _program(part[0]) != "python"
+                    and not any(t.startswith("-") for t in part)
+                )
             ):
                 continue  # a name in prose ("`keras-bert-impl export` writes")
             commands.append([_program(part[0])] + part[1:])
