@@ -231,6 +231,7 @@ def synthetic_training(
     track_health=True,
     vocabulary_size=30522,
     seed=0,
+    pretrainer_class=None,
 ):
     """A compiled training model and one fixed random batch, repeated.
 
@@ -245,6 +246,8 @@ def synthetic_training(
         precision: `"fp32"` or `"bf16"` (Keras `mixed_bfloat16`).
         jit_compile: passed to `compile` (`"auto"`: the package's rule).
         track_health: the model's `track_health`.
+        pretrainer_class: the pretraining model's class (default
+            `PretrainingModel`; a subclass to time a variant of its step).
 
     Returns:
         (model, tf.data.Dataset repeating one batch).
@@ -274,7 +277,7 @@ def synthetic_training(
         y = rng.integers(0, 2, batch_size).astype("int32")
         batch = ({k: v.astype("int32") for k, v in x.items()}, y)
     elif kind == "pretrain":
-        model = PretrainingModel(encoder)
+        model = (pretrainer_class or PretrainingModel)(encoder)
         optimizer = kbi.create_optimizer(1e-4, 10_000, 100)
         slots = int(np.ceil(0.15 * seq_length))
         x["mask_positions"] = rng.integers(1, seq_length, (batch_size, slots))

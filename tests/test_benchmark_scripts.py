@@ -157,3 +157,50 @@ def test_small_gemm_reference_and_cache_options(monkeypatch, capsys):
             bench.main(argv)
         assert exit_.value.code == 2
         assert message in capsys.readouterr().err
+
+
+def test_last_block_benchmark_times_the_two_paths(monkeypatch):
+    # `bench_last_block.py` compares the shipped pretraining step (last
+    # block at the needed rows) with the full graph: `full` must never
+    # take the rows path, the shipped model must, and both compute the
+    # same outputs from the same weights.
+    import keras
+    import numpy as np
+
+    monkeypatch.syspath_prepend(HERE)
+    import bench_last_block as bench
+
+    from keras_bert_impl import BertConfig
+    from keras_bert_impl import build_encoder
+    from keras_bert_impl.layers.encoder_block import TransformerEncoderBlock
+    from keras_bert_impl.training.pretrain import PretrainingModel
+
+    config = BertConfig.preset("tiny", vocabulary_size=64, num_layers=2)
+    rng = np.random.default_rng(0)
+    x = {
+        "token_ids": rng.integers(5, 64, (2, 10)).astype("int32"),
+        "segment_ids": np.zeros((2, 10), "int32"),
+        "padding_mask": np.ones((2, 10), "int32"),
+        "mask_positions": np.array([[1, 4], [2, 9]], "int32"),
+    }
+    outputs = {}
+    for name, cls in (
+        ("rows", PretrainingModel),
+        ("full", bench.full_graph_pretrainer()),
+    ):
+        keras.utils.set_random_seed(3)
+        outputs[name] = cls(build_encoder(config))(x)
+    for key in ("masked_lm", "next_sentence"):
+        np.testing.assert_allclose(
+            outputs["full"][key], outputs["rows"][key], atol=1e-5
+        )
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("call_at_positions ran")
+
+    monkeypatch.setattr(TransformerEncoderBlock, "call_at_positions", refuse)
+    keras.utils.set_random_seed(3)
+    bench.full_graph_pretrainer()(build_encoder(config))(x)
+    keras.utils.set_random_seed(3)
+    with pytest.raises(AssertionError, match="call_at_positions ran"):
+        PretrainingModel(build_encoder(config))(x)
