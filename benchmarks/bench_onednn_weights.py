@@ -165,15 +165,8 @@ def max_differences(files):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--exports", default="fp32,bf16")
-    parser.add_argument("--profiles", default="short,long128,long512")
-    parser.add_argument("--batch-sizes", default="1,8,32")
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--short-sentences", type=int, default=128)
-    parser.add_argument("--long-sentences", type=int, default=32)
-    parser.add_argument("--max-sentences", type=int, default=0)
+    add_cell_arguments(parser)
     parser.add_argument("--threads", type=int, default=os.cpu_count())
-    common.add_runner_argument(parser)
     parser.add_argument(
         "--variable",
         default=common.FROZEN_WEIGHTS_ENV,
@@ -206,7 +199,7 @@ def main(argv=None):
     if args.variable in both:
         parser.error(f"--env sets {args.variable}, the variable under test")
 
-    exports = [e for e in args.exports.split(",") if e]
+    exports = cell_exports(parser, args)
     start = time.perf_counter()
     workers = {
         mode: common.PipeWorker(
@@ -240,37 +233,68 @@ def main(argv=None):
     common.emit(result, common.format_table(header, table), args.out)
 
 
-def run_cells(workers, exports, args, row):
-    """Every (export, profile, batch size) cell on the two `workers` (dict
-    name -> `PipeWorker`, the one under test first; closed here): the
-    exports of `exports` (names in `EXPORTS`) for `args.profiles`' lengths,
-    the profiles' real text, `measure` per cell, `row(cell)` for the table.
+def add_cell_arguments(
+    parser, profiles="short,long128,long512", batch_sizes="1,8,32", rounds=5
+):
+    """The flags of a serving benchmark's cells (`each_cell`): exports,
+    profiles, batch sizes, rounds, sentences per profile, runner."""
+    parser.add_argument("--exports", default="fp32,bf16")
+    parser.add_argument("--profiles", default=profiles)
+    parser.add_argument("--batch-sizes", default=batch_sizes)
+    parser.add_argument("--rounds", type=int, default=rounds)
+    parser.add_argument("--short-sentences", type=int, default=128)
+    parser.add_argument("--long-sentences", type=int, default=32)
+    parser.add_argument("--max-sentences", type=int, default=0)
+    common.add_runner_argument(parser)
 
-    Returns:
-        (the workers' hello replies, the cells, the table rows).
-    """
+
+def cell_exports(parser, args):
+    """`--exports` as a list of `EXPORTS` names; `parser.error` on others."""
+    exports = [e for e in args.exports.split(",") if e]
+    unknown = sorted(set(exports) - set(EXPORTS))
+    if unknown:
+        parser.error(f"unknown exports {unknown}; choose from {list(EXPORTS)}")
+    return exports
+
+
+def each_cell(exports, args):
+    """Yields `(export, profile, path, texts, batch_size)` for every
+    (export, profile, batch size) cell: the exports of `exports` for
+    `args.profiles`' lengths (in a temporary folder, removed after), the
+    profiles' real text."""
     import bench_serving_e2e as e2e
 
     profiles = [p for p in args.profiles.split(",") if p]
     sizes = [int(b) for b in args.batch_sizes.split(",")]
     texts = {p: e2e.load_texts(p, args) for p in profiles}
+    with tempfile.TemporaryDirectory(prefix="serving_exports_") as root:
+        max_lengths = sorted({e2e.PROFILES[p][1] for p in profiles})
+        paths = export_all(root, exports, max_lengths)
+        for name in exports:
+            for profile in profiles:
+                path = paths[name, e2e.PROFILES[profile][1]]
+                for size in sizes:
+                    yield name, profile, path, texts[profile], size
+
+
+def run_cells(workers, exports, args, row):
+    """Every cell of `each_cell` on the two `workers` (dict name ->
+    `PipeWorker`, the one under test first; closed here): `measure` per
+    cell, `row(cell)` for the table.
+
+    Returns:
+        (the workers' hello replies, the cells, the table rows).
+    """
     cells, table = [], []
     try:
         hello = {n: w.ask({"cmd": "hello"}) for n, w in workers.items()}
         with tempfile.TemporaryDirectory(prefix="serving_ab_") as root:
-            max_lengths = sorted({e2e.PROFILES[p][1] for p in profiles})
-            paths = export_all(root, exports, max_lengths)
-            for name in exports:
-                for profile in profiles:
-                    path = paths[name, e2e.PROFILES[profile][1]]
-                    for size in sizes:
-                        cell = measure(
-                            workers, path, texts[profile], size, root, args
-                        )
-                        cell.update(export=name, profile=profile)
-                        cells.append(cell)
-                        table.append(row(cell))
-                        common.log(table[-1])
+            for name, profile, path, texts, size in each_cell(exports, args):
+                cell = measure(workers, path, texts, size, root, args)
+                cell.update(export=name, profile=profile)
+                cells.append(cell)
+                table.append(row(cell))
+                common.log(table[-1])
     finally:
         for worker in workers.values():
             worker.close()

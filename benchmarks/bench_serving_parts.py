@@ -35,12 +35,12 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, ".."))
 
+import bench_onednn_weights as ab  # noqa: E402
 import common  # noqa: E402
 
 PARTS = ("text", "tokenize", "from_ids")
@@ -144,53 +144,31 @@ def fmt(stat, digits=3):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--exports", default="fp32,bf16")
-    parser.add_argument("--profiles", default="short,long128")
-    parser.add_argument("--batch-sizes", default="1,8")
-    parser.add_argument("--rounds", type=int, default=7)
-    parser.add_argument("--short-sentences", type=int, default=128)
-    parser.add_argument("--long-sentences", type=int, default=32)
-    parser.add_argument("--max-sentences", type=int, default=0)
+    ab.add_cell_arguments(
+        parser, profiles="short,long128", batch_sizes="1,8", rounds=7
+    )
     parser.add_argument("--threads", type=int, default=os.cpu_count())
-    common.add_runner_argument(parser)
     parser.add_argument("--out", default="serving_parts.jsonl")
     args = parser.parse_args(argv)
 
-    import bench_onednn_weights as weights
-    import bench_serving_e2e as e2e
-
-    exports = [e for e in args.exports.split(",") if e]
-    unknown = sorted(set(exports) - set(weights.EXPORTS))
-    if unknown:
-        parser.error(
-            f"unknown --exports {unknown}; one of {list(weights.EXPORTS)}"
-        )
-    profiles = [p for p in args.profiles.split(",") if p]
-    sizes = [int(b) for b in args.batch_sizes.split(",")]
-    texts = {p: e2e.load_texts(p, args) for p in profiles}
-    cells, table = [], []
-    with tempfile.TemporaryDirectory(prefix="serving_parts_") as root:
-        max_lengths = sorted({e2e.PROFILES[p][1] for p in profiles})
-        paths = weights.export_all(root, exports, max_lengths)
-        for name in exports:
-            for profile in profiles:
-                path = paths[name, e2e.PROFILES[profile][1]]
-                loaded = common.LoadedSavedModel(
-                    path, runner=args.runner, threads=args.threads
-                )
-                for size in sizes:
-                    cell = measure(loaded, texts[profile], size, args.rounds)
-                    cell.update(export=name, profile=profile)
-                    cells.append(cell)
-                    ms = cell["ms_per_request"]
-                    table.append([
-                        name, profile, size,
-                        fmt(ms["text"]), fmt(ms["tokenize"]),
-                        fmt(ms["from_ids"]),
-                        f"{cell['tokenize_share_of_text']['median']:.1%}",
-                        fmt(cell["text_minus_from_ids_ms"], 2),
-                    ])  # fmt: skip
-                    common.log(table[-1])
+    exports = ab.cell_exports(parser, args)
+    cells, table, loaded = [], [], {}
+    for name, profile, path, texts, size in ab.each_cell(exports, args):
+        if path not in loaded:
+            loaded[path] = common.LoadedSavedModel(
+                path, runner=args.runner, threads=args.threads
+            )
+        cell = measure(loaded[path], texts, size, args.rounds)
+        cell.update(export=name, profile=profile)
+        cells.append(cell)
+        ms = cell["ms_per_request"]
+        table.append([
+            name, profile, size,
+            fmt(ms["text"]), fmt(ms["tokenize"]), fmt(ms["from_ids"]),
+            f"{cell['tokenize_share_of_text']['median']:.1%}",
+            fmt(cell["text_minus_from_ids_ms"], 2),
+        ])  # fmt: skip
+        common.log(table[-1])
     import tensorflow as tf
 
     result = {

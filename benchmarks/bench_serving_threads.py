@@ -39,6 +39,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, ".."))
 sys.path.insert(0, HERE)
 
+import bench_onednn_weights as ab  # noqa: E402
 import common  # noqa: E402
 
 
@@ -61,14 +62,7 @@ def main(argv=None):
         help="two INTRAxINTER thread settings, A,B (default: %(default)s); "
         "the ratio is B / A",
     )
-    parser.add_argument("--exports", default="fp32,bf16")
-    parser.add_argument("--profiles", default="short,long128,long512")
-    parser.add_argument("--batch-sizes", default="1,8,32")
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--short-sentences", type=int, default=128)
-    parser.add_argument("--long-sentences", type=int, default=32)
-    parser.add_argument("--max-sentences", type=int, default=0)
-    common.add_runner_argument(parser)
+    ab.add_cell_arguments(parser)
     parser.add_argument("--out", default="serving_threads.jsonl")
     args = parser.parse_args(argv)
     try:
@@ -80,14 +74,7 @@ def main(argv=None):
             f"--settings takes two different settings: {args.settings!r}"
         )
 
-    import bench_onednn_weights as ab
-
-    exports = [e for e in args.exports.split(",") if e]
-    unknown = sorted(set(exports) - set(ab.EXPORTS))
-    if unknown:
-        parser.error(
-            f"unknown exports {unknown}; choose from {list(ab.EXPORTS)}"
-        )
+    exports = ab.cell_exports(parser, args)
     names = [f"{intra}x{inter}" for intra, inter in settings]
     # The ratio is B / A: `ab.measure` puts the first worker over the second.
     order = [(names[1], settings[1]), (names[0], settings[0])]

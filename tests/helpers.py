@@ -1,8 +1,11 @@
-"""`run_layer_checks`: the checks every layer of the package must pass.
+"""Shared test helpers.
 
-Modeled on Keras's and keras-hub's `run_layer_test`.
+`run_layer_checks`: the checks every layer of the package must pass,
+modeled on Keras's and keras-hub's `run_layer_test`. `imports_peers`: does
+a script need the benchmark peers (outside the test extra) at import?
 """
 
+import ast
 import json
 
 import keras
@@ -89,3 +92,21 @@ def run_layer_checks(
         assert keras.backend.standardize_dtype(out.dtype) == "bfloat16"
         for weight in layer.weights:
             assert weight.dtype == "float32", weight.path
+
+
+# Packages of the benchmark peers, installed by the `bench` extra only.
+PEER_PACKAGES = ("torch", "transformers", "keras_hub")
+
+
+def imports_peers(path):
+    """Whether the script at `path` imports a peer package at top level
+    (so the test extra cannot run its module-level code)."""
+    with open(path, encoding="utf-8") as f:
+        tree = ast.parse(f.read(), str(path))
+    names = set()
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            names |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module.split(".")[0])
+    return bool(names & set(PEER_PACKAGES))

@@ -7,7 +7,6 @@ level imports torch/transformers (the Hugging Face peers) are only
 compiled, as the test extra does not install them.
 """
 
-import ast
 import contextlib
 import importlib.util
 import io
@@ -16,21 +15,10 @@ import sys
 
 import pytest
 
+from tests.helpers import imports_peers
+
 HERE = os.path.join(os.path.dirname(__file__), "..", "benchmarks")
 SCRIPTS = sorted(f for f in os.listdir(HERE) if f.endswith(".py"))
-BENCH_ONLY = ("torch", "transformers", "keras_hub")
-
-
-def _top_level_imports(path):
-    with open(path, encoding="utf-8") as f:
-        tree = ast.parse(f.read(), path)
-    names = set()
-    for node in tree.body:
-        if isinstance(node, ast.Import):
-            names |= {a.name.split(".")[0] for a in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            names.add(node.module.split(".")[0])
-    return names
 
 
 def test_there_are_benchmarks():
@@ -40,7 +28,7 @@ def test_there_are_benchmarks():
 @pytest.mark.parametrize("script", SCRIPTS)
 def test_script_imports(script, monkeypatch):
     path = os.path.join(HERE, script)
-    if _top_level_imports(path) & set(BENCH_ONLY):
+    if imports_peers(path):
         with open(path, encoding="utf-8") as f:
             compile(f.read(), path, "exec")
         return

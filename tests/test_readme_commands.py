@@ -18,7 +18,6 @@ commands: their test files exist.
 """
 
 import argparse
-import ast
 import os
 import pathlib
 import re
@@ -28,9 +27,10 @@ import sys
 
 import pytest
 
+from tests.helpers import imports_peers
+
 REPO = pathlib.Path(__file__).parents[1]
 README = REPO / "README.md"
-PEERS_ONLY = ("torch", "transformers", "keras_hub")
 CUT = ("|", "2>&1", ">", ">>", "2>", ";")
 ENV = re.compile(r"^[A-Z_][A-Z0-9_]*=")
 WRAPPERS = ("nice", "nohup", "time", "exec")
@@ -135,17 +135,6 @@ def stop_after_parsing(monkeypatch):
     )
 
 
-def _top_level_imports(path):
-    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
-    names = set()
-    for node in tree.body:
-        if isinstance(node, ast.Import):
-            names |= {a.name.split(".")[0] for a in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            names.add(node.module.split(".")[0])
-    return names
-
-
 COMMANDS = readme_commands(README.read_text(encoding="utf-8"))
 
 
@@ -196,7 +185,7 @@ def check_python(command, monkeypatch):
         return  # an inline program, not a command line
     script = REPO / args[0]
     assert script.is_file(), f"the README names {args[0]}, which is missing"
-    if _top_level_imports(script) & set(PEERS_ONLY):
+    if imports_peers(script):
         return
     monkeypatch.syspath_prepend(str(script.parent))
     monkeypatch.chdir(REPO)
